@@ -1,0 +1,67 @@
+package vmapref.kernel;
+
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/**
+ * Historical kernel bugs, each a switch on the reference implementation that puts the bug back.
+ * The commit is the fix; the mutant reverts it (vmalloc-notes.md section 4).
+ */
+public enum Mutant {
+    NEW_BLOCK_AT_LIST_HEAD("new-block-at-list-head", "\"mm/vmalloc: fix possible exhaustion of vmalloc space caused by vm_map_ram allocator\" (Roman Pen, v4.1)",
+            "new_vmap_block() puts the new block at the head of the free list (list_add_rcu): "
+                    + "older blocks keep unusable holes and vmalloc space runs out"),
+    SIZE_INT_OVERFLOW("size-int-overflow", "\"mm: fix overflow in vm_map_ram\" (Guillermo Julian, v4.7)",
+            "vm_map_ram() computes count << PAGE_SHIFT in 32 bits: big mappings get a wrapped size"),
+    ALIGN_SEARCH_NOT_LOWEST("align-search-not-lowest", "\"mm/vmalloc: Do not adjust the search size for alignment overhead\" (Rezki, 2021; fixes 68ad4a330433)",
+            "find_vmap_lowest_match() always searches for size + align - 1, so an exact hole is skipped"),
+    STALE_TLB_FULL_BLOCK("stale-tlb-full-block", "fc1e0d980037 \"mm/vmalloc: prevent stale TLBs in fully utilized blocks\" (v6.5)",
+            "_vm_unmap_aliases() walks only the free lists and misses fully used blocks"),
+    HASH_INDEX_POSSIBLE_MASK("hash-index-possible-mask", "a34acf30b19b \"mm: vmalloc: check if a hash-index is in cpu_possible_mask\" (v6.10)",
+            "addr_to_vb_xa() hashes with % num_possible_cpus() and may pick a CPU that is not possible"),
+    COUNT_ZERO_NULL("count-zero-null", "\"mm/vmalloc: fix return value of vb_alloc if size is 0\" (Hailong Liu, v6.9)",
+            "vb_alloc() returns NULL for size 0, IS_ERR() misses it and vm_map_ram() maps at address 0"),
+    FLUSH_DIRTY_AGAIN("flush-dirty-again", "a09fad96ffb1 \"mm/vmalloc: prevent flushing dirty space over and over\" (v6.5)",
+            "_vm_unmap_aliases() does not reset a block's dirty range and flushes it on every call"),
+    PURGE_USABLE_BLOCKS("purge-usable-blocks", "77e50af07f14 \"mm/vmalloc: dont purge usable blocks unnecessarily\" (v6.5)",
+            "_vm_unmap_aliases() purges every empty block, even one with plenty of free space");
+
+    private final String id;
+    private final String fix;
+    private final String breaks;
+
+    Mutant(String id, String fix, String breaks) {
+        this.id = id;
+        this.fix = fix;
+        this.breaks = breaks;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    /** The commit that fixed the bug (and the release it landed in). */
+    public String fix() {
+        return fix;
+    }
+
+    /** What the mutant does wrong. */
+    public String breaks() {
+        return breaks;
+    }
+
+    public static Mutant parse(String id) {
+        for (Mutant m : values()) {
+            if (m.id.equals(id)) {
+                return m;
+            }
+        }
+        throw new IllegalArgumentException("unknown mutant '" + id + "' (known: "
+                + Arrays.stream(values()).map(Mutant::id).collect(Collectors.joining(", ")) + ")");
+    }
+
+    @Override
+    public String toString() {
+        return id;
+    }
+}

@@ -1,0 +1,126 @@
+package vmapref.trace;
+
+/**
+ * One event line of a trace (trace-format.md, "Lines 2..n: events"). Every event carries its 1-based
+ * {@code line} in the file (0 when built in memory) and the optional {@code seq} and {@code note}.
+ */
+public sealed interface TraceEvent {
+
+    /** 1-based line in the file; 0 for an event built in memory. */
+    int line();
+
+    /** The optional {@code "seq"} field, or null. */
+    Long seq();
+
+    /** The optional {@code "note"} field, or null. */
+    String note();
+
+    /** The {@code "op"} value: map, unmap, aliases, flush or busy. */
+    String op();
+
+    /** The text of a crashed call's {@code "bug"}, or null (always null for flush and busy). */
+    default String bug() {
+        return null;
+    }
+
+    /** True for the traced calls (map, unmap, aliases), false for flush and busy. */
+    default boolean isCall() {
+        return false;
+    }
+
+    /**
+     * {@code vm_map_ram(pages, count, node)} returned {@code ret}; {@code ret == null && bug == null} means it
+     * returned NULL, {@code bug != null} that it crashed (then {@code ret} is null). {@code prot} is the
+     * linux-4.8 extension argument of {@code vm_map_ram(pages, count, node, prot)}, or null.
+     */
+    record Map(int line, int cpu, long count, Long ret, String bug, Long prot, Long seq, String note)
+            implements TraceEvent {
+        public Map {
+            if (ret != null && bug != null) {
+                throw new IllegalArgumentException("a crashed map has a bug in place of ret, not both");
+            }
+        }
+
+        /** True if the call returned NULL (and did not crash). */
+        public boolean returnedNull() {
+            return ret == null && bug == null;
+        }
+
+        @Override
+        public String op() {
+            return "map";
+        }
+
+        @Override
+        public boolean isCall() {
+            return true;
+        }
+    }
+
+    /** {@code vm_unmap_ram(addr, count)}; {@code bug != null} if it crashed. */
+    record Unmap(int line, int cpu, long addr, long count, String bug, Long seq, String note) implements TraceEvent {
+        @Override
+        public String op() {
+            return "unmap";
+        }
+
+        @Override
+        public boolean isCall() {
+            return true;
+        }
+    }
+
+    /** {@code vm_unmap_aliases()}; {@code bug != null} if it crashed. */
+    record Aliases(int line, int cpu, String bug, Long seq, String note) implements TraceEvent {
+        @Override
+        public String op() {
+            return "aliases";
+        }
+
+        @Override
+        public boolean isCall() {
+            return true;
+        }
+    }
+
+    /** A TLB flush of the kernel range {@code [start, end)} completed, on {@code cpu} if known (else null). */
+    record Flush(int line, long start, long end, Integer cpu, Long seq, String note) implements TraceEvent {
+        @Override
+        public String op() {
+            return "flush";
+        }
+    }
+
+    /** A range {@code [start, end)} held by something other than the traced calls, at this point. */
+    record Busy(int line, long start, long end, Long seq, String note) implements TraceEvent {
+        @Override
+        public String op() {
+            return "busy";
+        }
+    }
+
+    /** An in-memory map that returned {@code ret} (null for NULL). */
+    static Map map(int cpu, long count, Long ret) {
+        return new Map(0, cpu, count, ret, null, null, null, null);
+    }
+
+    /** An in-memory unmap that returned. */
+    static Unmap unmap(int cpu, long addr, long count) {
+        return new Unmap(0, cpu, addr, count, null, null, null);
+    }
+
+    /** An in-memory vm_unmap_aliases that returned. */
+    static Aliases aliases(int cpu) {
+        return new Aliases(0, cpu, null, null, null);
+    }
+
+    /** An in-memory flush of {@code [start, end)} on an unknown CPU. */
+    static Flush flush(long start, long end) {
+        return new Flush(0, start, end, null, null, null);
+    }
+
+    /** An in-memory busy range {@code [start, end)}. */
+    static Busy busy(long start, long end) {
+        return new Busy(0, start, end, null, null);
+    }
+}
