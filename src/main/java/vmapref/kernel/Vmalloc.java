@@ -192,7 +192,7 @@ public final class Vmalloc {
         }
 
         PVector<Long> freeList(int cpu) {
-            return freeList(cpu);
+            return freeLists.getOrDefault(cpu, TreePVector.empty());
         }
 
         long addr(long page) {

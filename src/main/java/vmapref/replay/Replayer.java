@@ -1,0 +1,352 @@
+package vmapref.replay;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import vmapref.check.Configs;
+import vmapref.check.SpecChecker;
+import vmapref.kernel.Call;
+import vmapref.kernel.Effect;
+import vmapref.kernel.KernelConfig;
+import vmapref.kernel.KernelState;
+import vmapref.kernel.Outcome;
+import vmapref.kernel.VmapBlock;
+import vmapref.kernel.Vmalloc;
+import vmapref.spec.IntervalSet;
+import vmapref.spec.Rule;
+import vmapref.spec.Violation;
+import vmapref.trace.Hex;
+import vmapref.trace.TraceEvent;
+import vmapref.trace.TraceFormatException;
+import vmapref.trace.TraceHeader;
+import vmapref.trace.TraceReader;
+
+/**
+ * Replays a trace (trace-format.md, version 1) at one of three levels and says whether it is what
+ * Linux would do. Streaming: memory grows with the live state, not with the trace.
+ */
+public final class Replayer {
+
+    /** How much of the trace the model predicts. */
+    public enum Level {
+        /** Only the abstract specification's rules. */
+        SPEC,
+        /** Everything but where new blocks and large areas land (other kernel users decide that). */
+        STRUCTURE,
+        /** Every address and every flush: for exclusive traces. */
+        EXACT;
+
+        public String id() {
+            return name().toLowerCase();
+        }
+
+        public static Level parse(String s) {
+            for (Level l : values()) {
+                if (l.id().equals(s)) {
+                    return l;
+                }
+            }
+            throw new IllegalArgumentException("unknown level '" + s + "' (spec, structure or exact)");
+        }
+    }
+
+    /** The first place where the trace and the model part. */
+    public record Divergence(int line, String rule, String expected, String actual) {
+    }
+
+    /** The outcome of replaying one file. */
+    public record Verdict(String file, Level level, String profile, long calls, Divergence divergence) {
+        public boolean conforms() {
+            return divergence == null;
+        }
+
+        /** One line: PASS or FAIL, the level, the file (and line), and what broke. */
+        public String line() {
+            if (conforms()) {
+                return "PASS " + level.id() + " " + file + " (" + profile + "): " + calls + " calls, no divergence";
+            }
+            return "FAIL " + level.id() + " " + file + ":" + divergence.line() + " (" + profile + "): "
+                    + divergence.rule() + ": expected " + divergence.expected() + "; actual " + divergence.actual();
+        }
+    }
+
+    private Replayer() {
+    }
+
+    public static Verdict replay(Path file, Level level) throws IOException, TraceFormatException {
+        try (TraceReader reader = TraceReader.open(file)) {
+            return replay(file.toString(), reader, level);
+        }
+    }
+
+    public static Verdict replay(String name, TraceReader reader, Level level) throws IOException, TraceFormatException {
+        TraceHeader h = reader.header();
+        KernelConfig cfg;
+        try {
+            cfg = Configs.kernel(h);
+        } catch (IllegalArgumentException e) {
+            throw new TraceFormatException(name, reader.headerLine(), "bad-header-field", e.getMessage());
+        }
+        if (level == Level.EXACT && !h.exclusive()) {
+            throw new TraceFormatException(name, reader.headerLine(), "not-exclusive",
+                    "the exact level predicts every address, so it needs a trace whose header says \"exclusive\":true");
+        }
+        Run run = new Run(name, h, cfg, level);
+        TraceEvent e;
+        while ((e = reader.next()) != null) {
+            Divergence d = run.apply(e);
+            if (d != null) {
+                return new Verdict(name, level, h.profile(), run.calls, d);
+            }
+        }
+        Divergence d = run.finish(reader.lineNumber());
+        return new Verdict(name, level, h.profile(), run.calls, d);
+    }
+
+    /** One replay in progress. */
+    private static final class Run {
+        final String name;
+        final KernelConfig cfg;
+        final Level level;
+        final SpecChecker spec;
+        KernelState state;
+        long calls;
+        /** Flushes traced since the previous call. */
+        final List<TraceEvent.Flush> window = new ArrayList<>();
+        /** exact: flushes the model did after the previous call returned. */
+        List<Effect.Flush> pendingAfter = List.of();
+
+        Run(String name, TraceHeader h, KernelConfig cfg, Level level) {
+            this.name = name;
+            this.cfg = cfg;
+            this.level = level;
+            this.spec = new SpecChecker(Configs.spec(cfg, h.flushes()));
+            KernelState.Mode mode = level == Level.EXACT ? KernelState.Mode.EXACT : KernelState.Mode.TRACE_GUIDED;
+            this.state = KernelState.boot(cfg, Set.of(), mode);
+        }
+
+        Divergence apply(TraceEvent e) {
+            if (level == Level.SPEC) {
+                if (e.isCall()) {
+                    calls++;
+                }
+                Violation v = spec.apply(e);
+                return v == null ? null : new Divergence(e.line(), v.rule().id(), v.rule().statement(), v.message());
+            }
+            if (e instanceof TraceEvent.Busy b) {
+                if (level == Level.EXACT && calls == 0) {
+                    try {
+                        state = Vmalloc.reserve(state, b.start(), b.end());
+                    } catch (IllegalArgumentException ex) {
+                        return new Divergence(e.line(), "busy-disjoint", "busy ranges that do not overlap", ex.getMessage());
+                    }
+                }
+                return null;
+            }
+            if (e instanceof TraceEvent.Flush f) {
+                window.add(f);
+                if (level == Level.STRUCTURE) {
+                    state = Vmalloc.observeFlush(state, f.start(), f.end());
+                }
+                spec.apply(e);
+                return null;
+            }
+            calls++;
+            Divergence d = level == Level.EXACT ? exactCall(e) : structureCall(e);
+            window.clear();
+            return d;
+        }
+
+        Divergence finish(int lastLine) {
+            if (level == Level.EXACT) {
+                return compareFlushes(lastLine, pendingAfter, "the end of the trace");
+            }
+            return null;
+        }
+
+        // ------------------------------------------------------------ structure
+
+        Divergence structureCall(TraceEvent e) {
+            Call call = toCall(e);
+            Long told = e instanceof TraceEvent.Map m ? m.ret() : null;
+            Vmalloc.Placement placement = (kind, pages, align) -> told == null ? -1 : told >>> cfg.pageShift();
+            KernelState before = state;
+            Vmalloc.Step step;
+            try {
+                step = Vmalloc.step(state, call, placement);
+            } catch (Vmalloc.PlacementRejected r) {
+                return new Divergence(e.line(), r.rule(), "a placement the kernel could choose", r.getMessage());
+            }
+            Divergence d = compareOutcome(e, before, step);
+            if (d != null) {
+                return d;
+            }
+            Violation v = spec.apply(e);
+            if (v != null && v.rule() != Rule.ALIASES_NO_STALE) {
+                return new Divergence(e.line(), v.rule().id(), v.rule().statement(), v.message());
+            }
+            if (e instanceof TraceEvent.Aliases) {
+                d = flushCovers(e.line(), step.effects());
+            }
+            state = step.state();
+            return d;
+        }
+
+        /** The traced flushes before vm_unmap_aliases() returned must cover what the model flushes. */
+        Divergence flushCovers(int line, List<Effect> effects) {
+            long lo = Long.MAX_VALUE;
+            long hi = Long.MIN_VALUE;
+            for (Effect ef : effects) {
+                if (ef instanceof Effect.Flush f) {
+                    lo = lo == Long.MAX_VALUE || Long.compareUnsigned(f.start(), lo) < 0 ? f.start() : lo;
+                    hi = hi == Long.MIN_VALUE || Long.compareUnsigned(f.end(), hi) > 0 ? f.end() : hi;
+                }
+            }
+            if (lo == Long.MAX_VALUE) {
+                return null;
+            }
+            IntervalSet seen = IntervalSet.empty();
+            for (TraceEvent.Flush f : window) {
+                seen = seen.plus(pageFloor(f.start()), pageCeil(f.end()));
+            }
+            if (seen.covers(pageFloor(lo), pageCeil(hi))) {
+                return null;
+            }
+            return new Divergence(line, "aliases-flush-covers", "a flush covering [" + Hex.format(lo) + ", "
+                    + Hex.format(hi) + ") before vm_unmap_aliases() returned",
+                    window.isEmpty() ? "no flush" : "flushes " + describe(window));
+        }
+
+        // ------------------------------------------------------------ exact
+
+        Divergence exactCall(TraceEvent e) {
+            Call call = toCall(e);
+            KernelState before = state;
+            Vmalloc.Step step = Vmalloc.step(state, call);
+            List<Effect.Flush> expected = new ArrayList<>(pendingAfter);
+            expected.addAll(flushes(step.before()));
+            Divergence d = compareFlushes(e.line(), expected, "this " + e.op());
+            if (d == null) {
+                d = compareOutcome(e, before, step);
+            }
+            state = step.state();
+            pendingAfter = flushes(step.after());
+            return d;
+        }
+
+        Divergence compareFlushes(int line, List<Effect.Flush> expected, String where) {
+            boolean same = expected.size() == window.size();
+            for (int i = 0; same && i < expected.size(); i++) {
+                same = expected.get(i).start() == window.get(i).start() && expected.get(i).end() == window.get(i).end();
+            }
+            if (same) {
+                return null;
+            }
+            List<String> exp = new ArrayList<>();
+            for (Effect.Flush f : expected) {
+                exp.add("[" + Hex.format(f.start()) + ", " + Hex.format(f.end()) + ") by " + f.by());
+            }
+            return new Divergence(line, "flushes-exact", (exp.isEmpty() ? "no flush" : "flushes " + String.join(", ", exp))
+                    + " before " + where, window.isEmpty() ? "no flush" : "flushes " + describe(window));
+        }
+
+        static List<Effect.Flush> flushes(List<Effect> effects) {
+            List<Effect.Flush> out = new ArrayList<>();
+            for (Effect e : effects) {
+                if (e instanceof Effect.Flush f) {
+                    out.add(f);
+                }
+            }
+            return out;
+        }
+
+        // ------------------------------------------------------------ both
+
+        Divergence compareOutcome(TraceEvent e, KernelState before, Vmalloc.Step step) {
+            Outcome o = step.outcome();
+            String actual = describeTraced(e);
+            if (o instanceof Outcome.Rejected r) {
+                return new Divergence(e.line(), r.rule(), "a call within the contract", r.message());
+            }
+            if (e.bug() != null || o instanceof Outcome.Bug) {
+                if (e.bug() != null && o instanceof Outcome.Bug) {
+                    return null;
+                }
+                return new Divergence(e.line(), "outcome", describeModel(e, before, step), actual);
+            }
+            if (e instanceof TraceEvent.Map m) {
+                boolean same = m.ret() == null ? o instanceof Outcome.Null
+                        : o instanceof Outcome.Mapped mapped && mapped.addr() == m.ret();
+                return same ? null : new Divergence(e.line(), m.count() <= cfg.vmapMaxAlloc() ? "block-offset" : "area-address",
+                        describeModel(e, before, step), actual);
+            }
+            return null;
+        }
+
+        String describeModel(TraceEvent e, KernelState before, Vmalloc.Step step) {
+            Outcome o = step.outcome();
+            if (o instanceof Outcome.Bug b) {
+                return "a crash (" + b.text() + ")";
+            }
+            if (o instanceof Outcome.Null n) {
+                return "NULL (" + n.why() + ")";
+            }
+            if (o instanceof Outcome.Mapped mapped && e instanceof TraceEvent.Map m) {
+                long page = mapped.addr() >>> cfg.pageShift();
+                long base = page - Math.floorMod(page, (long) cfg.blockPages());
+                VmapBlock vb = before.blocks().get(base);
+                if (m.count() <= cfg.vmapMaxAlloc()) {
+                    return Hex.format(mapped.addr()) + (vb == null ? " at offset 0 of a new block"
+                            : " at page offset " + (page - base) + " of block " + Hex.format(before.addr(base))
+                            + " (CPU " + vb.cpu() + ", free " + vb.free() + ", dirty " + vb.dirty() + ")");
+                }
+                return Hex.format(mapped.addr());
+            }
+            return "the call to return";
+        }
+
+        static String describeTraced(TraceEvent e) {
+            if (e.bug() != null) {
+                return "the kernel crashed: " + e.bug();
+            }
+            if (e instanceof TraceEvent.Map m) {
+                return m.ret() == null ? "NULL" : Hex.format(m.ret());
+            }
+            return "the call returned";
+        }
+
+        Call toCall(TraceEvent e) {
+            if (e instanceof TraceEvent.Map m) {
+                return new Call.Map(m.cpu(), m.count(), m.prot());
+            }
+            if (e instanceof TraceEvent.Unmap u) {
+                return new Call.Unmap(u.cpu(), u.addr(), u.count());
+            }
+            return new Call.Aliases(((TraceEvent.Aliases) e).cpu());
+        }
+
+        long pageFloor(long addr) {
+            if (Long.compareUnsigned(addr, cfg.vmallocStart()) < 0) {
+                return cfg.windowStartPage();
+            }
+            return addr >>> cfg.pageShift();
+        }
+
+        long pageCeil(long addr) {
+            if (Long.compareUnsigned(addr, cfg.vmallocEnd()) > 0) {
+                return cfg.windowEndPage() + 1;
+            }
+            return (addr >>> cfg.pageShift()) + ((addr & (cfg.pageSize() - 1)) != 0 ? 1 : 0);
+        }
+
+        static String describe(List<TraceEvent.Flush> flushes) {
+            List<String> out = new ArrayList<>();
+            for (TraceEvent.Flush f : flushes) {
+                out.add("[" + Hex.format(f.start()) + ", " + Hex.format(f.end()) + ") at line " + f.line());
+            }
+            return String.join(", ", out);
+        }
+    }
+}
