@@ -224,8 +224,9 @@ public final class Vmalloc {
                         return new Outcome.Null("count 0: vb_alloc() returns ERR_PTR(-EINVAL)");
                     }
                     // vb_alloc() returned NULL, IS_ERR() missed it: vmap_pages_range(0, 0) BUGs
-                    throw new KernelCrash("kernel BUG at mm/vmalloc.c: vmap_small_pages_range_noflush(): "
-                            + "BUG_ON(addr >= end) after vb_alloc() returned NULL for vm_map_ram(count=0)");
+                    throw new KernelCrash("kernel BUG at mm/vmalloc.c: "
+                            + (profile == Profile.LINUX_4_8 ? "vmap_page_range_noflush()" : "vmap_small_pages_range_noflush()")
+                            + ": BUG_ON(addr >= end) after vb_alloc() returned NULL for vm_map_ram(count=0)");
                 }
                 long page = vbAlloc(c.cpu(), pages, count);
                 return page < 0 ? new Outcome.Null("no vmap block could be allocated") : new Outcome.Mapped(addr(page));
