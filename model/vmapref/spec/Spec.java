@@ -118,8 +118,10 @@ public final class Spec {
             }
             use = use.plus(block, used.plus(start, end));
         } else {
-            for (long b = start / cfg.blockPages(); b <= (end - 1) / cfg.blockPages(); b++) {
-                if (blockUse.containsKey(b)) {
+            long first = start / cfg.blockPages();
+            long last = (end - 1) / cfg.blockPages();
+            for (Long b : blockUse.keySet()) { // few live blocks; the range may span millions
+                if (b >= first && b <= last) {
                     return fail(Rule.MAP_BLOCK_PAGES_FRESH, "[" + hex(addr) + ", +" + count
                             + " pages) overlaps the live vmap block at " + hex(page(b * cfg.blockPages())));
                 }

@@ -1,0 +1,215 @@
+package vmapref.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static vmapref.kernel.KernelDriver.START;
+import static vmapref.kernel.KernelDriver.block;
+import static vmapref.kernel.KernelDriver.pages;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * vm_map_ram(count > VMAP_MAX_ALLOC): alloc_vmap_area(size, PAGE_SIZE, ...), the lazy free path, the
+ * placement of new blocks and the 6.12 node pools (vmalloc-notes.md 2.11, 7).
+ */
+class LargeMapTest {
+
+    // vm_map_ram(): alloc_vmap_area(size, PAGE_SIZE, VMALLOC_START, VMALLOC_END, ...): exactly size, no guard page
+    @ParameterizedTest
+    @EnumSource(Profile.class)
+    void largeMapsTakeTheLowestHoleWithNoGuardPage(Profile p) {
+        KernelDriver k = KernelDriver.boot(p, 1);
+        long a = k.map(65);
+        long b = k.map(65);
+        assertThat(a).isEqualTo(START);
+        assertThat(b).as("back to back").isEqualTo(START + pages(65));
+        assertThat(k.effects()).isEmpty();
+        Va va = k.state().areas().get(b >>> 12);
+        assertThat(va.kind()).isEqualTo(Va.Kind.RAM);
+        assertThat(va.pages()).isEqualTo(65);
+        assertThat(va.count()).isEqualTo(65);
+    }
+
+    // free_unmap_vmap_area() -> free_vmap_area_noflush(): lazy until __purge_vmap_area_lazy() flushes it
+    @ParameterizedTest
+    @EnumSource(Profile.class)
+    void anUnmappedLargeRangeIsReusedOnlyAfterAliasesFlushesIt(Profile p) {
+        KernelDriver k = KernelDriver.boot(p, 1);
+        long a = k.map(65);
+        long b = k.map(65);
+        k.unmap(a, 65);
+        assertThat(k.effects()).isEmpty();
+        assertThat(k.state().areas().get(a >>> 12).state()).isEqualTo(Va.State.LAZY);
+        long c = k.map(65);
+        assertThat(c).as("not the lazy range").isEqualTo(b + pages(65));
+        k.aliases();
+        assertThat(k.lastFlushCovers(a, a + pages(65))).isTrue();
+        assertThat(k.map(65)).as("flushed: the lowest hole again").isEqualTo(a);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Profile.class)
+    void largeMapsGoAroundLiveBlocks(Profile p) {
+        KernelDriver k = KernelDriver.boot(p, 1);
+        k.map(1);
+        assertThat(k.map(65)).isEqualTo(block(1));
+        assertThat(k.map(64)).as("small maps keep using the block").isEqualTo(block(0) + pages(1));
+    }
+
+    /**
+     * Blocks 0 and 2 stay full and alive, block 1 is retired and purged: a hole of exactly one block
+     * between two busy areas.
+     */
+    static KernelDriver exactBlockHole(Profile p) {
+        KernelDriver k = KernelDriver.boot(p, 1);
+        k.mapEach(4, 64);
+        long[] middle = k.mapEach(4, 64);
+        k.mapEach(4, 64);
+        assertThat(middle[0]).isEqualTo(block(1));
+        k.unmapEach(middle, 64);
+        assertThat(k.effects()).containsExactly(new Effect.BlockRetired(0, block(1), "vb_free"));
+        k.aliases();
+        assertThat(k.state().areas()).doesNotContainKey(block(1) >>> 12);
+        return k;
+    }
+
+    // find_vmap_lowest_match(): with align > PAGE_SIZE the search length is size + align - 1 (adjust_search_size)
+    @ParameterizedTest
+    @EnumSource(value = Profile.class, names = {"LINUX_6_1", "LINUX_6_12"})
+    void aNewBlockSkipsAHoleOfExactlyOneBlock(Profile p) {
+        KernelDriver k = exactBlockHole(p);
+        k.map(1);
+        assertThat(k.effects()).containsExactly(new Effect.BlockCreated(0, block(3)));
+        assertThat(k.map(65)).as("a page-aligned request does fit the hole").isEqualTo(block(1));
+    }
+
+    // 4.8 alloc_vmap_area(): the busy-list walk has no search-size adjustment and takes the exact hole
+    @Test
+    void linux48PutsANewBlockIntoAnExactHole() {
+        KernelDriver k = exactBlockHole(Profile.LINUX_4_8);
+        k.map(1);
+        assertThat(k.effects()).containsExactly(new Effect.BlockCreated(0, block(1)));
+    }
+
+    // free_vmap_area_noflush(): if (nr_lazy > lazy_max_pages()) schedule_work(&drain_vmap_work)
+    @ParameterizedTest
+    @EnumSource(value = Profile.class, names = {"LINUX_6_1", "LINUX_6_12"})
+    void theDrainRunsOnceMoreThanLazyMaxPagesAreLazilyFreed(Profile p) {
+        KernelDriver k = KernelDriver.boot(p, 1);
+        long lazyMax = k.state().cfg().lazyMaxPages();
+        long a = k.map(lazyMax);
+        long b = k.map(65);
+        k.unmap(a, lazyMax);
+        assertThat(k.effects()).as("exactly lazy_max_pages(): not more").isEmpty();
+        assertThat(k.state().lazyNr()).isEqualTo(lazyMax);
+        k.unmap(b, 65);
+        assertThat(k.effects()).containsExactly(new Effect.Flush(a, b + pages(65), "drain_vmap_area_work"));
+        assertThat(k.last().after()).as("the work runs after the call").hasSize(1);
+        assertThat(k.state().lazyNr()).isZero();
+        assertThat(k.state().lazy()).isEmpty();
+        assertThat(k.map(65)).isEqualTo(a);
+    }
+
+    // 4.8 free_vmap_area_noflush(): if (nr_lazy > lazy_max_pages()) try_purge_vmap_area_lazy(), synchronous
+    @Test
+    void linux48PurgesSynchronouslyOnceMoreThanLazyMaxPagesAreLazilyFreed() {
+        KernelDriver k = KernelDriver.boot(Profile.LINUX_4_8, 1);
+        long a = k.map(8192);
+        long b = k.map(65);
+        k.unmap(a, 8192);
+        assertThat(k.effects()).isEmpty();
+        k.unmap(b, 65);
+        assertThat(k.effects()).containsExactly(new Effect.Flush(a, b + pages(65), "try_purge_vmap_area_lazy"));
+        assertThat(k.state().lazyNr()).isZero();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Profile.class, names = {"LINUX_6_1", "LINUX_6_12"})
+    void aRetiredBlockCountsTowardsTheLazyLimit(Profile p) {
+        KernelDriver k = KernelDriver.boot(p, 1);
+        long big = k.map(8192 - 255);
+        k.unmap(big, 8192 - 255);
+        long[] maps = k.mapEach(4, 64);
+        k.unmapEach(maps, 64);
+        assertThat(k.effects()).as("8193 lazy pages").contains(new Effect.BlockRetired(0, maps[0], "vb_free"))
+                .anyMatch(e -> e instanceof Effect.Flush f && f.by().equals("drain_vmap_area_work"));
+        assertThat(k.state().lazyNr()).isZero();
+    }
+
+    // 6.12 node_alloc(): pool[(size-1)/PAGE_SIZE] of node raw_smp_processor_id() % nr_vmap_nodes, head first;
+    // purge_vmap_node() -> node_pool_add_va(): list_add() at the head
+    @Test
+    void linux612ReusesPooledAreasLastInFirstOut() {
+        KernelDriver k = KernelDriver.boot(Profile.LINUX_6_12, 2);
+        long a = k.map(100);
+        long b = k.map(100);
+        long c = k.map(100);
+        assertThat(new long[] {a, b, c}).containsExactly(START, START + pages(100), START + pages(200));
+        k.unmap(a, 100);
+        k.unmap(b, 100);
+        k.unmap(c, 100);
+        k.aliases();
+        assertThat(k.state().areas().get(a >>> 12).state()).isEqualTo(Va.State.POOLED);
+        assertThat(k.map(100)).isEqualTo(c);
+        assertThat(k.map(100)).isEqualTo(b);
+        assertThat(k.map(100)).isEqualTo(a);
+    }
+
+    @Test
+    void linux612PoolsBelongToTheAllocatingCpusNode() {
+        KernelDriver k = KernelDriver.boot(Profile.LINUX_6_12, 2);
+        long a = k.map(0, 100);
+        k.unmap(0, a, 100);
+        k.aliases();
+        assertThat(k.map(1, 100)).as("CPU 1's node pool is empty: lowest free range").isEqualTo(START + pages(100));
+        assertThat(k.map(0, 100)).as("CPU 0's node pool").isEqualTo(a);
+    }
+
+    @Test
+    void linux612PoolsOnlyHoldAreasOfTheSameSize() {
+        KernelDriver k = KernelDriver.boot(Profile.LINUX_6_12, 2);
+        long a = k.map(100);
+        k.unmap(a, 100);
+        k.aliases();
+        assertThat(k.map(99)).as("a 99-page pool miss; the pooled range is not free").isEqualTo(START + pages(100));
+    }
+
+    // size_to_va_pool(): idx = (size - 1) / PAGE_SIZE must be < MAX_VA_SIZE_PAGES
+    @Test
+    void linux612PoolsHoldAreasOfUpTo256Pages() {
+        KernelDriver k = KernelDriver.boot(Profile.LINUX_6_12, 2);
+        long a = k.map(256);
+        long b = k.map(257);
+        k.unmap(a, 256);
+        k.unmap(b, 257);
+        k.aliases();
+        assertThat(k.state().areas().get(a >>> 12).state()).isEqualTo(Va.State.POOLED);
+        assertThat(k.state().areas()).as("257 pages go back to the free tree").doesNotContainKey(b >>> 12);
+        assertThat(k.map(257)).isEqualTo(b);
+    }
+
+    // new_vmap_block() -> alloc_vmap_area(VMAP_BLOCK_SIZE, ...) -> node_alloc(): a retired block's area is pooled too
+    @Test
+    void linux612ANewBlockReusesTheLastPooledBlockArea() {
+        KernelDriver k = KernelDriver.boot(Profile.LINUX_6_12, 2);
+        long[] maps = k.mapEach(8, 64);
+        assertThat(maps[4]).isEqualTo(block(1));
+        k.unmapEach(maps, 64);
+        k.aliases(); // both block areas into CPU 0's node pool, block 1 at the head
+        k.map(1);
+        assertThat(k.effects()).as("not the lowest free block").containsExactly(new Effect.BlockCreated(0, block(1)));
+    }
+
+    @Test
+    void linux612WithOneCpuHasNoPools() {
+        KernelDriver k = KernelDriver.boot(Profile.LINUX_6_12, 1);
+        long a = k.map(100);
+        long b = k.map(100);
+        k.unmap(a, 100);
+        k.unmap(b, 100);
+        k.aliases();
+        assertThat(k.state().pools()).isEmpty();
+        assertThat(k.map(100)).as("lowest fit").isEqualTo(a);
+    }
+}
