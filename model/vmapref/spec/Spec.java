@@ -118,10 +118,10 @@ public final class Spec {
             }
             use = use.plus(block, used.plus(start, end));
         } else {
-            long first = start / cfg.blockPages();
-            long last = (end - 1) / cfg.blockPages();
+            long firstBlock = start / cfg.blockPages();
+            long lastBlock = (end - 1) / cfg.blockPages();
             for (Long b : blockUse.keySet()) { // few live blocks; the range may span millions
-                if (b >= first && b <= last) {
+                if (b >= firstBlock && b <= lastBlock) {
                     return fail(Rule.MAP_BLOCK_PAGES_FRESH, "[" + hex(addr) + ", +" + count
                             + " pages) overlaps the live vmap block at " + hex(page(b * cfg.blockPages())));
                 }
