@@ -114,11 +114,6 @@ public record KernelConfig(Profile profile, int pageShift, long vmallocStart, lo
         return Math.max(1, Math.min(128, possibleCpus.size()));
     }
 
-    /** vmap_zone_size in pages: 16 pages when there are several nodes, else one byte's worth (addr_to_node_id()). */
-    public long vmapZonePages() {
-        return 16;
-    }
-
     /** First page of the vmalloc window. */
     public long windowStartPage() {
         return vmallocStart >>> pageShift;

@@ -485,7 +485,7 @@ public final class Vmalloc {
             }
             if (vb.dirtyMax() != 0 && vb.dirty() != bits) {
                 widen(range, vb.base() + vb.dirtyMin(), vb.base() + vb.dirtyMax());
-                if (!has(Mutant.FLUSH_DIRTY_AGAIN)) { // "Prevent that this is flushed again"
+                if (profile.aliasesResetsDirtyRange() && !has(Mutant.FLUSH_DIRTY_AGAIN)) { // "Prevent that this is flushed again"
                     blocks = blocks.plus(vb.base(), vb.withDirty(vb.dirty(), bits, 0));
                 }
                 return true;

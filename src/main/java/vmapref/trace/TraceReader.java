@@ -44,9 +44,12 @@ public final class TraceReader implements AutoCloseable {
     private final BitSet online = new BitSet();
     private int lineNo;
     private TraceEvent crashed;
+    /** Lines arrive as ISO-8859-1 (one char per byte) and are decoded as UTF-8 here. */
+    private final boolean bytesAsLatin1;
 
-    private TraceReader(String name, Reader reader) throws IOException, TraceFormatException {
+    private TraceReader(String name, Reader reader, boolean bytesAsLatin1) throws IOException, TraceFormatException {
         this.name = name;
+        this.bytesAsLatin1 = bytesAsLatin1;
         this.in = reader instanceof BufferedReader b ? b : new BufferedReader(reader);
         ObjectNode first = nextObject();
         if (first == null) {
@@ -58,15 +61,23 @@ public final class TraceReader implements AutoCloseable {
         header.onlineCpus().forEach(online::set);
     }
 
-    /** Opens a UTF-8 trace file and reads its header. */
+    /**
+     * Opens a UTF-8 trace file and reads its header. The bytes are read one line at a time and
+     * decoded per line, so invalid UTF-8 is reported with its own line number.
+     */
     public static TraceReader open(Path file) throws IOException, TraceFormatException {
-        return of(file.toString(), Files.newBufferedReader(file, StandardCharsets.UTF_8));
+        return of(file.toString(), Files.newBufferedReader(file, StandardCharsets.ISO_8859_1), true);
     }
 
     /** Reads a trace from {@code reader}, called {@code name} in messages, starting with its header. */
     public static TraceReader of(String name, Reader reader) throws IOException, TraceFormatException {
+        return of(name, reader, false);
+    }
+
+    private static TraceReader of(String name, Reader reader, boolean bytesAsLatin1)
+            throws IOException, TraceFormatException {
         try {
-            return new TraceReader(name, reader);
+            return new TraceReader(name, reader, bytesAsLatin1);
         } catch (IOException | TraceFormatException | RuntimeException e) {
             reader.close();
             throw e;
@@ -115,11 +126,19 @@ public final class TraceReader implements AutoCloseable {
     private ObjectNode nextObject() throws IOException, TraceFormatException {
         String text;
         do {
-            text = in.readLine();
+            try {
+                text = in.readLine();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new TraceFormatException(name, lineNo + 1, "not-utf8",
+                        "the line is not valid UTF-8 (" + e.getMessage() + ")", e);
+            }
             if (text == null) {
                 return null;
             }
             lineNo++;
+            if (bytesAsLatin1) {
+                text = utf8(text);
+            }
         } while (text.isBlank() || text.stripLeading().startsWith("#"));
         JsonNode node;
         try (JsonParser p = mapper.createParser(text)) {
@@ -130,7 +149,8 @@ public final class TraceReader implements AutoCloseable {
             }
         } catch (JacksonException e) {
             JsonLocation at = e.getLocation();
-            String msg = String.valueOf(e.getOriginalMessage()).lines().findFirst().orElse("malformed JSON");
+            String msg = String.valueOf(e.getOriginalMessage()).lines().findFirst().orElse("malformed JSON")
+                    .replaceAll("\\s*\\[Source:.*$", "").replaceAll("\\s*at \\[Source:.*$", "");
             throw new TraceFormatException(name, lineNo, "not-json",
                     msg + (at != null && at.getColumnNr() > 0 ? " (column " + at.getColumnNr() + ")" : ""), e);
         }
@@ -138,6 +158,17 @@ public final class TraceReader implements AutoCloseable {
             throw error("not-object", "each line must be a JSON object, got " + show(node));
         }
         return o;
+    }
+
+    private String utf8(String latin1) throws TraceFormatException {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(latin1.getBytes(StandardCharsets.ISO_8859_1))).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new TraceFormatException(name, lineNo, "not-utf8", "the line is not valid UTF-8 text", e);
+        }
     }
 
     // ---- header ----
