@@ -1,0 +1,80 @@
+package vmapref.kernel;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.pcollections.PMap;
+import org.pcollections.PSortedMap;
+import org.pcollections.PVector;
+import org.pcollections.TreePVector;
+
+/**
+ * One call's working copy of {@link KernelState}: it swaps persistent collections, never mutates
+ * them, so the state the call started from stays valid. The subclasses add the kernel's layers:
+ * {@link VmapAreas} (the vmap_area allocator), {@link VmapBlocks} (the block cache) and
+ * {@link VmMapRam} (the exported calls).
+ */
+abstract class Transaction {
+    final KernelState origin;
+    final KernelConfig cfg;
+    final Profile profile;
+    /** Where new areas land in {@link KernelState.Mode#TRACE_GUIDED}. */
+    final Vmalloc.Placement placement;
+    /** VMAP_BBMAP_BITS. */
+    final int bits;
+    final List<Effect> effects = new ArrayList<>();
+
+    PSortedMap<Long, VmapBlock> blocks;
+    PMap<Integer, PVector<Long>> freeLists;
+    PSortedMap<Long, Va> areas;
+    PSortedMap<Long, Va> lazy;
+    long lazyNr;
+    PMap<Integer, PVector<Long>> pools;
+    KernelState.FreeVmapCache cache;
+    /** schedule_work(&drain_vmap_work) happened during this call. */
+    boolean drainPending;
+    /** Inside a purge: 4.8's try_purge_vmap_area_lazy() fails its trylock. */
+    boolean inPurge;
+
+    Transaction(KernelState s, Vmalloc.Placement placement) {
+        this.origin = s;
+        this.cfg = s.cfg();
+        this.profile = cfg.profile();
+        this.placement = placement;
+        this.bits = cfg.vmapBbmapBits();
+        this.blocks = s.blocks();
+        this.freeLists = s.freeLists();
+        this.areas = s.areas();
+        this.lazy = s.lazy();
+        this.lazyNr = s.lazyNr();
+        this.pools = s.pools();
+        this.cache = s.cache();
+    }
+
+    KernelState freeze() {
+        return new KernelState(cfg, origin.mutants(), origin.mode(), blocks, freeLists, areas, lazy, lazyNr, pools,
+                cache, null);
+    }
+
+    boolean has(Mutant m) {
+        return origin.has(m);
+    }
+
+    PVector<Long> freeList(int cpu) {
+        return freeLists.getOrDefault(cpu, TreePVector.empty());
+    }
+
+    long addr(long page) {
+        return page << cfg.pageShift();
+    }
+
+    void flushRange(long startPage, long endPage, String by) {
+        effects.add(new Effect.Flush(addr(startPage), addr(endPage), by));
+    }
+
+    /** A kernel BUG or oops: the call does not return. */
+    static final class KernelCrash extends RuntimeException {
+        KernelCrash(String text) {
+            super(text, null, false, false);
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package vmapref.kernel;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** The exported calls: vm_map_ram(), vm_unmap_ram() and vm_unmap_aliases() (mm/vmalloc.c). */
+final class VmMapRam extends VmapBlocks {
+
+    VmMapRam(KernelState s, Vmalloc.Placement placement) {
+        super(s, placement);
+    }
+
+    /** mm/vmalloc.c: vm_map_ram(). */
+    Outcome vmMapRam(Call.Map c) {
+        Outcome bad = checkCall(c.cpu(), c.count());
+        if (bad != null) {
+            return bad;
+        }
+        if (c.prot() != null && !profile.hasProt()) {
+            return new Outcome.Rejected("no-prot", profile + " vm_map_ram() takes no prot argument "
+                    + "(removed by 3c8ce1be43d3 in v5.8); only linux-4.8 has it");
+        }
+        long count = c.count();
+        // size = (unsigned long)count << PAGE_SHIFT; the 2016 overflow computed it in 32 bits
+        long pages = has(Mutant.SIZE_INT_OVERFLOW)
+                ? ((count << cfg.pageShift()) & 0xffff_ffffL) >>> cfg.pageShift()
+                : count;
+        if (count <= cfg.vmapMaxAlloc()) {
+            if (pages == 0) {
+                // vb_alloc(): WARN_ON(size == 0)
+                effects.add(new Effect.Warn("vb_alloc(): WARN_ON(size == 0)"));
+                if (profile.zeroCountReturnsNull() && !has(Mutant.COUNT_ZERO_NULL)) {
+                    return new Outcome.Null("count 0: vb_alloc() returns ERR_PTR(-EINVAL)");
+                }
+                // vb_alloc() returned NULL, IS_ERR() missed it: vmap_pages_range(0, 0) BUGs
+                throw new KernelCrash("kernel BUG at mm/vmalloc.c: "
+                        + (profile == Profile.LINUX_4_8 ? "vmap_page_range_noflush()" : "vmap_small_pages_range_noflush()")
+                        + ": BUG_ON(addr >= end) after vb_alloc() returned NULL for vm_map_ram(count=0)");
+            }
+            long page = vbAlloc(c.cpu(), pages, count);
+            return page < 0 ? new Outcome.Null("no vmap block could be allocated") : new Outcome.Mapped(addr(page));
+        }
+        if (pages == 0) {
+            // alloc_vmap_area(): 6.12 returns -EINVAL for size 0, earlier kernels BUG_ON(!size)
+            if (profile == Profile.LINUX_6_12) {
+                return new Outcome.Null("alloc_vmap_area(): size 0 is -EINVAL");
+            }
+            throw new KernelCrash("kernel BUG at mm/vmalloc.c: alloc_vmap_area(): BUG_ON(!size)");
+        }
+        Va va = allocVmapArea(pages, 1, Va.Kind.RAM, c.cpu(), count);
+        return va == null ? new Outcome.Null("alloc_vmap_area() found no room after purging")
+                : new Outcome.Mapped(addr(va.start()));
+    }
+
+    Outcome checkCall(int cpu, long count) {
+        if (!cfg.isOnline(cpu)) {
+            return new Outcome.Rejected("bad-cpu", "CPU " + cpu + " is not online (online: " + cfg.onlineCpus() + ")");
+        }
+        if (count < 0 || count > KernelConfig.MAX_COUNT) {
+            return new Outcome.Rejected("bad-count", "count " + count + " does not fit unsigned int");
+        }
+        return null;
+    }
+
+    /** mm/vmalloc.c: vm_unmap_ram(). */
+    Outcome vmUnmapRam(Call.Unmap c) {
+        Outcome bad = checkCall(c.cpu(), c.count());
+        if (bad != null) {
+            return bad;
+        }
+        long a = c.addr();
+        if (a == 0 || Long.compareUnsigned(a, cfg.vmallocStart()) < 0
+                || Long.compareUnsigned(a, cfg.vmallocEnd()) > 0 || (a & (cfg.pageSize() - 1)) != 0) {
+            throw new KernelCrash("kernel BUG at mm/vmalloc.c: vm_unmap_ram(0x" + Long.toHexString(a)
+                    + "): address is NULL, outside VMALLOC_START..VMALLOC_END or not page aligned");
+        }
+        long page = a >>> cfg.pageShift();
+        if (c.count() <= cfg.vmapMaxAlloc()) {
+            return vbFree(page, c.count());
+        }
+        return freeLargeArea(page, c.count());
+    }
+
+    /** vm_unmap_ram() of a large area: find_unlink_vmap_area() (6.12) / find_vmap_area(), then free_unmap_vmap_area(). */
+    Outcome freeLargeArea(long page, long count) {
+        Map.Entry<Long, Va> e = areas.floorEntry(page);
+        Va va = e == null || e.getValue().end() <= page ? null : e.getValue();
+        boolean findable = va != null && (va.state() == Va.State.BUSY
+                || (profile == Profile.LINUX_4_8 && va.state() == Va.State.LAZY));
+        if (!findable) {
+            if (profile.unknownLargeUnmapWarns()) {
+                effects.add(new Effect.Warn("vm_unmap_ram(): WARN_ON_ONCE(!va) for 0x" + Long.toHexString(addr(page))));
+                return new Outcome.Done();
+            }
+            throw new KernelCrash("kernel BUG at mm/vmalloc.c: vm_unmap_ram(0x" + Long.toHexString(addr(page))
+                    + ", " + count + "): BUG_ON(!va), no area holds the address");
+        }
+        if (va.kind() != Va.Kind.RAM || va.state() != Va.State.BUSY || va.start() != page || va.count() != count) {
+            return new Outcome.Rejected("unmap-live-exact", "vm_unmap_ram(0x" + Long.toHexString(addr(page)) + ", "
+                    + count + "): " + describe(va, page) + " (the kernel would free the wrong area)");
+        }
+        areas = areas.minus(va.start());
+        freeVmapAreaNoflush(va);
+        return new Outcome.Done();
+    }
+
+    String describe(Va va, long page) {
+        if (va.kind() == Va.Kind.BLOCK) {
+            return "the address lies in a vmap block, so it must be unmapped with its small count";
+        }
+        if (va.kind() == Va.Kind.OTHER) {
+            return "the address belongs to another kernel user's area";
+        }
+        if (va.state() != Va.State.BUSY) {
+            return "the area there was already unmapped";
+        }
+        return "the live area there was mapped at 0x" + Long.toHexString(addr(va.start())) + " with count " + va.count();
+    }
+
+    /** mm/vmalloc.c: vm_unmap_aliases() -> _vm_unmap_aliases(ULONG_MAX, 0, 0). */
+    Outcome vmUnmapAliases(Call.Aliases c) {
+        if (!cfg.isOnline(c.cpu())) {
+            return new Outcome.Rejected("bad-cpu", "CPU " + c.cpu() + " is not online (online: " + cfg.onlineCpus() + ")");
+        }
+        long[] range = {Long.MAX_VALUE, 0};
+        boolean flush = false;
+        if (profile.aliasesWalksAllBlocks() && !has(Mutant.STALE_TLB_FULL_BLOCK)) {
+            List<VmapBlock> purge = new ArrayList<>();
+            for (int cpu : cfg.possibleCpus()) { // xa_for_each(&vbq->vmap_blocks) of each possible CPU
+                for (VmapBlock vb : List.copyOf(blocks.values())) {
+                    if (Vmalloc.blockBucket(origin, vb.base()) == cpu) {
+                        flush |= aliasesVisit612(vb, purge, range);
+                    }
+                }
+            }
+            freePurgedBlocks(purge);
+        } else if (profile.aliasesWalksAllBlocks()) { // 6.12 with fc1e0d980037 reverted: free lists only
+            List<VmapBlock> purge = new ArrayList<>();
+            for (int cpu : cfg.possibleCpus()) {
+                for (long base : origin.freeList(cpu)) {
+                    flush |= aliasesVisit612(blocks.get(base), purge, range);
+                }
+            }
+            freePurgedBlocks(purge);
+        } else {
+            for (int cpu : cfg.possibleCpus()) { // list_for_each_entry_rcu(vb, &vbq->free, free_list)
+                for (long base : origin.freeList(cpu)) {
+                    VmapBlock vb = blocks.get(base);
+                    boolean dirty = profile == Profile.LINUX_4_8 ? vb.dirty() != 0
+                            : vb.dirty() != 0 && vb.dirty() != bits;
+                    if (dirty) {
+                        widen(range, vb.base() + vb.dirtyMin(), vb.base() + vb.dirtyMax());
+                        flush = true;
+                    }
+                }
+            }
+            if (profile == Profile.LINUX_4_8) {
+                purgeLazy48(true, flush, range[0], range[1], "vm_unmap_aliases");
+                return new Outcome.Done();
+            }
+            purgeFragmentedBlocksAllCpus();
+        }
+        if (!purgeLazy(range[0], range[1], false, "_vm_unmap_aliases") && flush) {
+            flushRange(range[0], range[1], "_vm_unmap_aliases");
+        }
+        return new Outcome.Done();
+    }
+}

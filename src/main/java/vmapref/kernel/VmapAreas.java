@@ -1,0 +1,342 @@
+package vmapref.kernel;
+
+import java.util.List;
+import java.util.Map;
+import org.pcollections.PVector;
+import org.pcollections.TreePMap;
+import org.pcollections.TreePVector;
+
+/**
+ * The vmap_area allocator of mm/vmalloc.c: alloc_vmap_area() and its search, the lazy free list,
+ * __purge_vmap_area_lazy() with its TLB flush, and the 6.9+ node pools.
+ */
+abstract class VmapAreas extends Transaction {
+
+    VmapAreas(KernelState s, Vmalloc.Placement placement) {
+        super(s, placement);
+    }
+
+    /** mm/vmalloc.c: purge_fragmented_blocks_allcpus(), in the block cache layer. */
+    abstract void purgeFragmentedBlocksAllCpus();
+
+    /**
+     * mm/vmalloc.c: alloc_vmap_area(size, align, VMALLOC_START, VMALLOC_END): a node pool hit
+     * (6.9+), else the lowest fit; on failure one purge and one retry; null is -EBUSY.
+     */
+    Va allocVmapArea(long pages, long align, Va.Kind kind, int cpu, long count) {
+        if (origin.mode() == KernelState.Mode.TRACE_GUIDED) {
+            return placeAsTold(pages, align, kind, count);
+        }
+        int node = -1;
+        if (cfg.nrVmapNodes() > 1) { // node_alloc()
+            node = cpu % cfg.nrVmapNodes();
+            Va hit = nodePoolDelVa(node, pages, align);
+            if (hit != null) {
+                Va busy = new Va(hit.start(), pages, Va.State.BUSY, kind, node, count);
+                areas = areas.plus(busy.start(), busy);
+                return busy;
+            }
+        }
+        boolean purged = false;
+        while (true) {
+            long start = profile.freeVmapCacheAllocator() ? findFree48(pages, align) : findVmapLowestMatch(pages, align);
+            if (start >= 0) {
+                Va va = new Va(start, pages, Va.State.BUSY, kind, node, count);
+                areas = areas.plus(start, va);
+                if (cache != null) {
+                    cache = new KernelState.FreeVmapCache(start, cache.holeSize(), cache.align());
+                }
+                return va;
+            }
+            if (purged) {
+                effects.add(new Effect.Warn(profile == Profile.LINUX_6_12
+                        ? "vmalloc_node_range for size " + addr(pages) + " failed: Address range restricted"
+                        : "vmap allocation for size " + addr(pages) + " failed: use vmalloc=<size> to increase size"));
+                return null;
+            }
+            purged = true;
+            reclaimAndPurge();
+        }
+    }
+
+    /** The overflow path: reclaim_and_purge_vmap_areas() (6.9+) / purge_vmap_area_lazy(). */
+    void reclaimAndPurge() {
+        if (profile == Profile.LINUX_4_8) {
+            purgeLazy48(true, false, Long.MAX_VALUE, 0, "purge_vmap_area_lazy");
+            return;
+        }
+        purgeFragmentedBlocksAllCpus();
+        purgeLazy(Long.MAX_VALUE, 0, profile == Profile.LINUX_6_12,
+                profile == Profile.LINUX_6_12 ? "reclaim_and_purge_vmap_areas" : "purge_vmap_area_lazy");
+    }
+
+    /** mm/vmalloc.c (6.9+): node_pool_del_va(): the pool's head if aligned, else rotate it to the tail. */
+    Va nodePoolDelVa(int node, long pages, long align) {
+        if (pages > KernelConfig.MAX_VA_SIZE_PAGES) {
+            return null;
+        }
+        int key = KernelState.poolKey(node, pages);
+        PVector<Long> pool = pools.get(key);
+        if (pool == null || pool.isEmpty()) {
+            return null;
+        }
+        long head = pool.get(0);
+        if (head % align == 0) {
+            pools = pool.size() == 1 ? pools.minus(key) : pools.plus(key, pool.minus(0));
+            return areas.get(head);
+        }
+        pools = pools.plus(key, pool.minus(0).plus(head)); // list_move_tail()
+        return null;
+    }
+
+    /**
+     * mm/vmalloc.c: find_vmap_lowest_match() + va_alloc(). With align > PAGE_SIZE only free ranges
+     * of at least size + align - 1 bytes are candidates (adjust_search_size). The free range that
+     * reaches below VMALLOC_START or above VMALLOC_END is larger than its part in the window, so
+     * it always passes that size test. The kernel's descent can also accept a smaller, luckily
+     * aligned range lying on its path; which ones depends on the rbtree's shape, which the model
+     * does not reproduce: it takes the lowest candidate.
+     */
+    long findVmapLowestMatch(long pages, long align) {
+        boolean adjust = align > 1 || has(Mutant.ALIGN_SEARCH_NOT_LOWEST);
+        long length = adjust ? pages + align : pages; // size + align - 1 bytes, in whole pages
+        long winStart = cfg.windowStartPage();
+        long winEnd = cfg.windowEndPage();
+        long gapStart = winStart;
+        for (Va va : areas.tailMap(winStart, true).values()) {
+            long found = tryGap(gapStart, va.start(), pages, align, length, gapStart == winStart, false);
+            if (found >= 0) {
+                return found;
+            }
+            gapStart = Math.max(gapStart, va.end());
+        }
+        return tryGap(gapStart, winEnd, pages, align, length, gapStart == winStart, true);
+    }
+
+    /** is_within_this_va() on one free range, and va_alloc()'s "va_end <= vend" check. */
+    long tryGap(long start, long end, long pages, long align, long length, boolean reachesBelow, boolean reachesAbove) {
+        if (end <= start && !reachesAbove) {
+            return -1;
+        }
+        boolean candidate = reachesBelow || reachesAbove || end - start >= length;
+        if (!candidate) {
+            return -1;
+        }
+        long nva = alignUp(start, align);
+        // for the range reaching past VMALLOC_END, a miss here is va_alloc()'s failure, not a skip
+        return nva + pages <= end ? nva : -1;
+    }
+
+    static long alignUp(long page, long align) {
+        return (page + align - 1) / align * align;
+    }
+
+    /**
+     * mm/vmalloc.c (v4.4..v5.1): alloc_vmap_area()'s walk of the busy list, starting after
+     * free_vmap_cache unless the request is more permissive than the cached one.
+     */
+    long findFree48(long pages, long align) {
+        long vstart = cfg.windowStartPage();
+        long vend = cfg.windowEndPage();
+        Long node = cache.node();
+        long hole = cache.holeSize();
+        if (node == null || pages < hole || align < cache.align() || !areas.containsKey(node)) {
+            node = null;
+            hole = 0;
+        }
+        long addr;
+        Va first;
+        if (node != null) {
+            first = areas.get(node);
+            addr = alignUp(first.end(), align);
+        } else {
+            addr = alignUp(vstart, align);
+            first = null;
+            for (Va va : areas.tailMap(areas.floorKey(addr) == null ? addr : areas.floorKey(addr), true).values()) {
+                if (va.end() >= addr) { // the lowest area with va_end >= addr
+                    first = va;
+                    break;
+                }
+            }
+        }
+        if (first != null) {
+            while (addr + pages > first.start() && addr + pages <= vend) {
+                if (addr + hole < first.start()) {
+                    hole = first.start() - addr;
+                }
+                addr = alignUp(first.end(), align);
+                Map.Entry<Long, Va> next = areas.higherEntry(first.start());
+                if (next == null) {
+                    break;
+                }
+                first = next.getValue();
+            }
+        }
+        cache = new KernelState.FreeVmapCache(node, hole, align);
+        return addr + pages > vend ? -1 : addr;
+    }
+
+    /** TRACE_GUIDED: the trace says where the kernel put the area; check that it could have. */
+    Va placeAsTold(long pages, long align, Va.Kind kind, long count) {
+        long start = placement == null ? -1 : placement.place(kind, pages, align);
+        if (start < 0) {
+            return null;
+        }
+        if (start % align != 0) {
+            throw new Vmalloc.PlacementRejected("placement-aligned", (kind == Va.Kind.BLOCK ? "new vmap block" : "area")
+                    + " at 0x" + Long.toHexString(addr(start)) + " is not aligned to " + addr(align) + " bytes");
+        }
+        if (start < cfg.windowStartPage() || start + pages > cfg.windowEndPage()) {
+            throw new Vmalloc.PlacementRejected("placement-in-range", "area at 0x" + Long.toHexString(addr(start))
+                    + " of " + pages + " pages leaves VMALLOC_START..VMALLOC_END");
+        }
+        Map.Entry<Long, Va> e = areas.lowerEntry(start + pages);
+        while (e != null && e.getValue().end() > start) {
+            Va other = e.getValue();
+            switch (other.state()) {
+                case BUSY -> throw new Vmalloc.PlacementRejected("placement-disjoint", "area at 0x"
+                        + Long.toHexString(addr(start)) + " of " + pages + " pages overlaps the live "
+                        + (other.kind() == Va.Kind.BLOCK ? "vmap block" : "area") + " at 0x"
+                        + Long.toHexString(addr(other.start())));
+                case LAZY -> throw new Vmalloc.PlacementRejected("placement-not-lazy", "area at 0x"
+                        + Long.toHexString(addr(start)) + " reuses the lazily freed area at 0x"
+                        + Long.toHexString(addr(other.start())) + " before any flush purged it");
+                case POOLED -> {
+                    areas = areas.minus(other.start());
+                    for (Map.Entry<Integer, PVector<Long>> p : List.copyOf(pools.entrySet())) {
+                        if (p.getValue().contains(other.start())) {
+                            pools = pools.plus(p.getKey(), p.getValue().minus(Long.valueOf(other.start())));
+                        }
+                    }
+                }
+            }
+            e = areas.lowerEntry(other.start());
+        }
+        Va va = new Va(start, pages, Va.State.BUSY, kind, -1, count);
+        areas = areas.plus(start, va);
+        return va;
+    }
+
+    /** mm/vmalloc.c: free_vmap_area_noflush(): onto the lazy list; a drain once lazy_max_pages() is passed. */
+    void freeVmapAreaNoflush(Va va) {
+        Va lazyVa = va.with(Va.State.LAZY);
+        areas = areas.plus(va.start(), lazyVa);
+        lazy = lazy.plus(va.start(), lazyVa);
+        lazyNr += va.pages();
+        if (lazyNr > cfg.lazyMaxPages() && origin.mode() == KernelState.Mode.EXACT) {
+            if (profile.synchronousLazyPurge()) {
+                if (!inPurge) { // try_purge_vmap_area_lazy(): spin_trylock(&purge_lock)
+                    purgeLazy48(false, false, Long.MAX_VALUE, 0, "try_purge_vmap_area_lazy");
+                }
+            } else {
+                drainPending = true; // schedule_work(&drain_vmap_work)
+            }
+        }
+    }
+
+    /**
+     * drain_vmap_area_work(): the model runs the scheduled work when the call that scheduled it
+     * returns (the kernel runs it on a kworker soon after). 6.1 repeats while over the limit.
+     */
+    void runPendingDrain() {
+        if (!drainPending) {
+            return;
+        }
+        drainPending = false;
+        do {
+            purgeLazy(Long.MAX_VALUE, 0, false, "drain_vmap_area_work");
+        } while (profile == Profile.LINUX_6_1 && lazyNr > cfg.lazyMaxPages());
+    }
+
+    /**
+     * mm/vmalloc.c (6.x): __purge_vmap_area_lazy(): decay the node pools (6.9+), then flush the
+     * lazy areas' span together with [start, end) and give them back: to the allocating node's
+     * pool (6.9+, up to MAX_VA_SIZE_PAGES, not on a full decay) or to the free tree.
+     * Returns whether any area was purged.
+     */
+    boolean purgeLazy(long start, long end, boolean fullPoolDecay, String by) {
+        boolean nodes = cfg.nrVmapNodes() > 1;
+        if (nodes) {
+            for (int node = 0; node < cfg.nrVmapNodes(); node++) {
+                decayVaPoolNode(node, fullPoolDecay);
+            }
+        }
+        if (lazy.isEmpty()) {
+            return false;
+        }
+        flushRange(Math.min(start, lazy.firstKey()), Math.max(end, lazy.lastEntry().getValue().end()), by);
+        for (Va va : lazy.values()) { // purge_vmap_node(): each node's list in address order
+            lazyNr -= va.pages();
+            if (nodes && va.node() >= 0 && !fullPoolDecay && va.pages() <= KernelConfig.MAX_VA_SIZE_PAGES) {
+                int key = KernelState.poolKey(va.node(), va.pages());
+                pools = pools.plus(key, pools.getOrDefault(key, TreePVector.empty()).plus(0, va.start()));
+                areas = areas.plus(va.start(), va.with(Va.State.POOLED));
+            } else {
+                areas = areas.minus(va.start());
+            }
+        }
+        lazy = TreePMap.empty();
+        return true;
+    }
+
+    /**
+     * mm/vmalloc.c (6.12): decay_va_pool_node(): about a quarter of each pool, from its head, goes
+     * back to the free tree. With fewer than four entries n_decay starts at 0 and the
+     * {@code if (!--n_decay) break;} test never fires, so the whole pool goes (as in 6.12.117).
+     */
+    void decayVaPoolNode(int node, boolean fullDecay) {
+        for (int i = 0; i < KernelConfig.MAX_VA_SIZE_PAGES; i++) {
+            int key = KernelState.poolKey(node, i + 1);
+            PVector<Long> pool = pools.get(key);
+            if (pool == null || pool.isEmpty()) {
+                continue;
+            }
+            int nDecay = pool.size() >> 2;
+            int take = fullDecay || nDecay == 0 ? pool.size() : nDecay;
+            for (int j = 0; j < take; j++) {
+                areas = areas.minus(pool.get(j));
+            }
+            pools = take == pool.size() ? pools.minus(key) : pools.plus(key, pool.subList(take, pool.size()));
+        }
+    }
+
+    /**
+     * mm/vmalloc.c (4.8): __purge_vmap_area_lazy(&start, &end, sync, force_flush): a sync purge
+     * first retires fragmented blocks; lazily freed areas leave the busy tree only after the flush.
+     */
+    void purgeLazy48(boolean sync, boolean forceFlush, long start, long end, String by) {
+        inPurge = true;
+        if (sync) {
+            purgeFragmentedBlocksAllCpus();
+            inPurge = true;
+        }
+        long s = start;
+        long e = end;
+        for (Va va : lazy.values()) {
+            s = Math.min(s, va.start());
+            e = Math.max(e, va.end());
+        }
+        boolean any = !lazy.isEmpty();
+        if (any || forceFlush) {
+            flushRange(s, e, by);
+        }
+        for (Va va : lazy.values()) {
+            lazyNr -= va.pages();
+            freeVmapArea48(va);
+        }
+        lazy = TreePMap.empty();
+        inPurge = false;
+    }
+
+    /** mm/vmalloc.c (4.8): __free_vmap_area(): moves free_vmap_cache back below a freed area. */
+    void freeVmapArea48(Va va) {
+        if (cache.node() != null) {
+            Va cached = areas.get(cache.node());
+            if (cached == null || va.start() <= cached.start()) {
+                Long prev = areas.lowerKey(va.start()); // rb_prev()
+                cache = new KernelState.FreeVmapCache(prev, cache.holeSize(), cache.align());
+            }
+        }
+        areas = areas.minus(va.start());
+    }
+}
