@@ -6,6 +6,7 @@ package vmapref.spec;
  */
 public enum Rule {
     MAP_COUNT_ZERO_NULL("map-count-zero-null", "vm_map_ram(count=0) returns NULL"),
+    MAP_COUNT_FITS("map-count-fits", "the caller's count << PAGE_SHIFT fits an unsigned long"),
     MAP_PAGE_ALIGNED("map-page-aligned", "a mapping starts on a page boundary"),
     MAP_IN_RANGE("map-in-range", "a mapping lies inside VMALLOC_START..VMALLOC_END"),
     MAP_DISJOINT_LIVE("map-disjoint-live", "a mapping overlaps no live mapping"),

@@ -75,6 +75,10 @@ public final class Spec {
 
     /** vm_map_ram(count) returned addr. */
     public Result map(long addr, long count) {
+        if (count > cfg.maxCount()) {
+            return fail(Rule.MAP_COUNT_FITS, "vm_map_ram(count=" + count + ") asks for more than a "
+                    + cfg.bitsPerLong() + "-bit size can hold (at most " + cfg.maxCount() + " pages)");
+        }
         if (count == 0) {
             return fail(Rule.MAP_COUNT_ZERO_NULL, "vm_map_ram(count=0) returned " + hex(addr) + " instead of NULL");
         }
@@ -236,7 +240,7 @@ public final class Spec {
 
     /** Whether vm_map_ram(count) is within the caller's contract. */
     public boolean mapInContract(long count) {
-        return count >= 1 || cfg.zeroCountInContract();
+        return (count >= 1 || cfg.zeroCountInContract()) && count <= cfg.maxCount();
     }
 
     // ------------------------------------------------------------------ helpers

@@ -17,4 +17,17 @@ public record SpecConfig(int pageShift, long vmallocStart, long vmallocEnd, int 
     public long pageSize() {
         return 1L << pageShift;
     }
+
+    /** BITS_PER_LONG, of which VMAP_MAX_ALLOC is the definition. */
+    public int bitsPerLong() {
+        return maxAllocPages;
+    }
+
+    /**
+     * The largest count whose size, {@code (unsigned long)count << PAGE_SHIFT}, fits an unsigned long:
+     * UINT_MAX on 64-bit; on 32-bit a larger count wraps the size.
+     */
+    public long maxCount() {
+        return bitsPerLong() == 64 ? 0xffff_ffffL : 0xffff_ffffL >>> pageShift;
+    }
 }

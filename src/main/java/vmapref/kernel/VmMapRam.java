@@ -22,6 +22,12 @@ final class VmMapRam extends VmapBlocks {
                     + "(removed by 3c8ce1be43d3 in v5.8); only linux-4.8 has it");
         }
         long count = c.count();
+        if (cfg.bitsPerLong() == 32 && count > (KernelConfig.MAX_COUNT >>> cfg.pageShift())) {
+            // size = (unsigned long)count << PAGE_SHIFT wraps on a 32-bit kernel, even after the 2016 fix
+            return new Outcome.Rejected("map-count-fits", "vm_map_ram(count=" + count + ") on a 32-bit kernel: "
+                    + "count << PAGE_SHIFT does not fit an unsigned long, the kernel would map "
+                    + ((count << cfg.pageShift()) & KernelConfig.MAX_COUNT) + " bytes");
+        }
         // size = (unsigned long)count << PAGE_SHIFT; the 2016 overflow computed it in 32 bits
         long pages = has(Mutant.SIZE_INT_OVERFLOW)
                 ? ((count << cfg.pageShift()) & 0xffff_ffffL) >>> cfg.pageShift()
