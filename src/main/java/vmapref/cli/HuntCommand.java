@@ -15,6 +15,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import vmapref.hunt.Execution;
 import vmapref.hunt.Failure;
+import vmapref.hunt.Generator;
 import vmapref.hunt.Hunter;
 import vmapref.hunt.Property;
 import vmapref.hunt.Report;
@@ -85,6 +86,12 @@ final class HuntCommand implements Callable<Integer> {
                     + "known-broken ones")
     List<String> ignore = new ArrayList<>();
 
+    @Option(names = "--configs", paramLabel = "FAMILY", defaultValue = "all",
+            description = "all (x86_64, big blocks, small ranges, possible masks with holes, the 32-bit window) or "
+                    + "x86_64 (Debian's x86_64 kernels only: NR_CPUS 8192, the full range, 1..4 CPUs) "
+                    + "(default: ${DEFAULT-VALUE})")
+    String configs;
+
     @Option(names = "--out", paramLabel = "FILE",
             description = "where to write the trace (default: target/hunt-<profile>[-<mutant>]-<seed>.jsonl)")
     Path out;
@@ -104,8 +111,8 @@ final class HuntCommand implements Callable<Integer> {
         Hunter.Result r = Hunter.hunt(settings);
         String what = profile + (mutant == null ? "" : " with mutant " + mutant);
         o.println("vmapref hunt: " + what + (mutant == null ? "" : " (fix: " + mutant.fix() + ")"));
-        o.println(String.format(Locale.ROOT, "seed %d, programs of up to %d calls, budget %s", settings.seed(), maxSteps,
-                budget(settings)));
+        o.println(String.format(Locale.ROOT, "seed %d, programs of up to %d calls, %s configurations, budget %s",
+                settings.seed(), maxSteps, settings.configs().id(), budget(settings)));
         if (!settings.ignored().isEmpty()) {
             o.println("not reported: " + String.join(", ", new TreeSet<>(settings.ignored())));
         }
@@ -120,9 +127,9 @@ final class HuntCommand implements Callable<Integer> {
         o.println(String.format(Locale.ROOT, "found after %d programs (%d calls) in %.2f s: %s", f.programsTried(),
                 f.callsTried(), seconds(f.timeToFind()), e.verdict().kind().equals(Failure.DIVERGENCE) ? "a divergence"
                         : "a violation of " + e.verdict().kind()));
-        o.println(String.format(Locale.ROOT, "shrunk %d counterexample%s in %.2f s (%d runs); the shortest, program %d "
-                + "(%d calls), shrinks to %d call%s:", f.candidates(), f.candidates() == 1 ? "" : "s",
-                seconds(f.shrinkTime()), f.shrinkRuns(), f.index(), f.original().size(), e.size(), e.size() == 1 ? "" : "s"));
+        o.println(String.format(Locale.ROOT, "shrunk %s in %.2f s (%d runs); the shortest, program %d (%s), shrinks "
+                + "to %s:", plural(f.candidates(), "counterexample"), seconds(f.shrinkTime()), f.shrinkRuns(),
+                f.index(), plural(f.original().size(), "call"), plural(e.size(), "call")));
         o.println("  " + Report.config(e.config()));
         for (String line : Report.listing(e).split("\n")) {
             o.println("  " + line);
@@ -153,7 +160,8 @@ final class HuntCommand implements Callable<Integer> {
         }
         o.println("reproduce: java -jar target/vmapref.jar hunt --profile " + profile
                 + (mutant == null ? "" : " --mutant " + mutant) + " --seed " + settings.seed() + " --program " + f.index()
-                + " --max-steps " + maxSteps + ignoredArgs(settings));
+                + " --max-steps " + maxSteps + (settings.configs() == Generator.Configs.ALL ? "" : " --configs "
+                + settings.configs().id()) + ignoredArgs(settings));
         o.flush();
         return ExitCode.VIOLATION;
     }
@@ -186,11 +194,17 @@ final class HuntCommand implements Callable<Integer> {
                         + String.join(", ", Property.kinds()) + ", known-broken)");
             }
         }
+        Generator.Configs family;
+        try {
+            family = Generator.Configs.parse(configs);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, "--configs: " + e.getMessage());
+        }
         long s = seed != null ? seed : Math.abs(System.nanoTime() % 1_000_000_000L);
         long first = program != null ? program : 0;
         long max = program != null ? 1 : programs != null ? programs : Long.MAX_VALUE;
         return new Hunter.Settings(profile, mutant, s, maxSteps, program != null ? Double.POSITIVE_INFINITY : seconds,
-                max, first, program != null ? 1 : candidates, ignored);
+                max, first, program != null ? 1 : candidates, ignored, family);
     }
 
     private String budget(Hunter.Settings s) {
@@ -202,6 +216,11 @@ final class HuntCommand implements Callable<Integer> {
 
     private static String ignoredArgs(Hunter.Settings s) {
         return s.ignored().isEmpty() ? "" : " --ignore " + String.join(",", new TreeSet<>(s.ignored()));
+    }
+
+    /** "1 call", "4 calls". */
+    static String plural(long count, String noun) {
+        return count + " " + noun + (count == 1 ? "" : "s");
     }
 
     private static double seconds(java.time.Duration d) {
