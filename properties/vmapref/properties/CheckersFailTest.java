@@ -270,4 +270,37 @@ class CheckersFailTest {
                 List.of(new Effect.BlockCreated(0, s.addr(theBlock(s).base()))), 1);
         assertThat(life.observe(again).message()).contains("was created while a live block sat there");
     }
+
+    // ------------------------------------------------------------ area-accounting
+
+    static KernelState withAreas(KernelState s, PSortedMap<Long, Va> areas, long lazyNr) {
+        return new KernelState(s.cfg(), s.mutants(), s.mode(), s.blocks(), s.freeLists(), areas, s.lazy(), lazyNr,
+                s.pools(), s.cache(), s.crash());
+    }
+
+    @Test
+    void areaAccountingCatchesAWrongLazyCountAnOverlapAndAStrayPoolEntry() {
+        // a 100-page map, unmapped: one lazy area of 100 pages
+        KernelState s = run(boot(), new Call.Map(0, 100), new Call.Unmap(0, CFG.vmallocStart(), 100)).state();
+        assertThat(Invariants.areaAccounting(s)).isNull();
+        assertThat(s.lazyNr()).isEqualTo(100);
+
+        Invariants.Breach wrongCount = Invariants.areaAccounting(withAreas(s, s.areas(), 99));
+        assertThat(wrongCount.property()).isEqualTo(Property.AREA_ACCOUNTING);
+        assertThat(wrongCount.message()).contains("vmap_lazy_nr is 99");
+
+        long start = CFG.windowStartPage();
+        Va overlapping = new Va(start + 50, 10, Va.State.BUSY, Va.Kind.OTHER, -1, 0);
+        Invariants.Breach overlap = Invariants.areaAccounting(withAreas(s, s.areas().plus(overlapping.start(), overlapping), 100));
+        assertThat(overlap.message()).contains("overlaps the area before it");
+
+        Va notLazy = s.areas().get(start).with(Va.State.BUSY);
+        assertThat(Invariants.areaAccounting(withAreas(s, s.areas().plus(start, notLazy), 100)).message())
+                .contains("is on the lazy list");
+
+        KernelState pooled = new KernelState(s.cfg(), s.mutants(), s.mode(), s.blocks(), s.freeLists(), s.areas(), s.lazy(),
+                s.lazyNr(), s.pools().plus(0, TreePVector.singleton(start)), s.cache(), s.crash());
+        assertThat(Invariants.areaAccounting(pooled).message()).contains("is a LAZY area");
+        assertThat(Invariants.state(pooled).property()).isEqualTo(Property.AREA_ACCOUNTING);
+    }
 }

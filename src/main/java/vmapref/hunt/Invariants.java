@@ -32,9 +32,12 @@ public final class Invariants {
         }
     }
 
-    /** Every state invariant, in order: block accounting, free-list membership, best fit. */
+    /** Every state invariant, in order: areas, block accounting, free-list membership, best fit. */
     public static Breach state(KernelState s) {
-        Breach b = blockAccounting(s);
+        Breach b = areaAccounting(s);
+        if (b == null) {
+            b = blockAccounting(s);
+        }
         if (b == null) {
             b = blockFreeList(s);
         }
@@ -42,6 +45,62 @@ public final class Invariants {
             b = freeListBestFit(s);
         }
         return b;
+    }
+
+    // ------------------------------------------------------------ areas
+
+    /**
+     * The areas that are not free are disjoint and inside the window; lazy list, vmap_lazy_nr and
+     * pools agree with the areas' states; a busy block area has its block.
+     */
+    public static Breach areaAccounting(KernelState s) {
+        KernelConfig cfg = s.cfg();
+        long prevEnd = cfg.windowStartPage();
+        long lazyPages = 0;
+        for (Va va : s.areas().values()) {
+            String where = va.state() + " " + va.kind() + " area " + Hex.format(s.addr(va.start())) + " of " + va.pages()
+                    + " pages";
+            if (va.pages() < 1 || va.start() < prevEnd || va.end() > cfg.windowEndPage()) {
+                return new Breach(Property.AREA_ACCOUNTING, where + (va.start() < prevEnd
+                        ? " overlaps the area before it or starts below VMALLOC_START" : " leaves the vmalloc window"));
+            }
+            prevEnd = va.end();
+            if ((va.state() == Va.State.LAZY) != s.lazy().containsKey(va.start())) {
+                return new Breach(Property.AREA_ACCOUNTING, where + (va.state() == Va.State.LAZY
+                        ? " is not on the lazy list" : " is on the lazy list"));
+            }
+            if (va.state() == Va.State.LAZY) {
+                lazyPages += va.pages();
+            }
+            if (va.kind() == Va.Kind.BLOCK && va.state() == Va.State.BUSY && !s.blocks().containsKey(va.start())) {
+                return new Breach(Property.AREA_ACCOUNTING, where + " has no vmap_block");
+            }
+        }
+        if (s.lazy().size() != s.areas().values().stream().filter(v -> v.state() == Va.State.LAZY).count()) {
+            return new Breach(Property.AREA_ACCOUNTING, "the lazy list holds an area that is not a LAZY area");
+        }
+        if (lazyPages != s.lazyNr()) {
+            return new Breach(Property.AREA_ACCOUNTING, "vmap_lazy_nr is " + s.lazyNr() + " but the lazy areas hold "
+                    + lazyPages + " pages");
+        }
+        Set<Long> pooled = new HashSet<>();
+        for (org.pcollections.PVector<Long> pool : s.pools().values()) {
+            for (long start : pool) {
+                Va va = s.areas().get(start);
+                if (!pooled.add(start) || va == null || va.state() != Va.State.POOLED) {
+                    return new Breach(Property.AREA_ACCOUNTING, "the pool entry " + Hex.format(s.addr(start))
+                            + (va == null ? " is no area" : va.state() != Va.State.POOLED ? " is a " + va.state() + " area"
+                            : " is in the pools twice"));
+                }
+            }
+        }
+        for (Va va : s.areas().values()) {
+            if (va.state() == Va.State.POOLED && !pooled.contains(va.start())) {
+                return new Breach(Property.AREA_ACCOUNTING, "the POOLED area " + Hex.format(s.addr(va.start()))
+                        + " is in no pool");
+            }
+        }
+        return null;
     }
 
     // ------------------------------------------------------------ block accounting

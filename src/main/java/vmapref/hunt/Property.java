@@ -17,6 +17,12 @@ public enum Property {
                     + "to a power of two) == VMAP_BBMAP_BITS; the live sub-allocations lie disjoint below the "
                     + "bump pointer BITS - free; the block's vmap_area is busy and one block long",
             "every profile; vmalloc-notes 6.7"),
+    AREA_ACCOUNTING("area-accounting",
+            "the vmap_areas that are not free lie disjoint inside the vmalloc window; the lazy list holds exactly "
+                    + "the LAZY areas and vmap_lazy_nr counts their pages; every node-pool entry is a POOLED area, once, "
+                    + "and every POOLED area is in a pool; every busy block area has its vmap_block",
+            "every profile; vmalloc-notes 6.3 and 6.8 (a range is on exactly one of the free tree, a pool, a busy "
+                    + "tree or a lazy tree)"),
     BLOCK_FREE_LIST("block-free-list",
             "a block is on its CPU's free list exactly when free > 0, once, and on no other CPU's list",
             "every profile; vb_alloc() takes a block off when free reaches 0, purge_fragmented_block() when it retires it"),
