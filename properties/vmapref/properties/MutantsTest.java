@@ -33,7 +33,7 @@ class MutantsTest {
         return Stream.of(
                 Arguments.of(Mutant.NEW_BLOCK_AT_LIST_HEAD, Failure.DIVERGENCE, Failure.Level.EXACT, 8, 4),
                 Arguments.of(Mutant.SIZE_INT_OVERFLOW, "map-in-range", Failure.Level.SPEC, 5, 1),
-                Arguments.of(Mutant.ALIGN_SEARCH_NOT_LOWEST, Failure.DIVERGENCE, Failure.Level.EXACT, 17, 6),
+                Arguments.of(Mutant.ALIGN_SEARCH_NOT_LOWEST, Failure.DIVERGENCE, Failure.Level.EXACT, 18, 7),
                 Arguments.of(Mutant.STALE_TLB_FULL_BLOCK, "aliases-no-stale", Failure.Level.SPEC, 19, 4),
                 Arguments.of(Mutant.HASH_INDEX_POSSIBLE_MASK, "no-crash-in-contract", Failure.Level.SPEC, 4, 1),
                 Arguments.of(Mutant.COUNT_ZERO_NULL, "no-crash-in-contract", Failure.Level.SPEC, 27, 1),

@@ -14,13 +14,16 @@ import org.pcollections.TreePMap;
  * @param blocks    vmap_blocks: every live vmap_block by base page (one xarray in 4.8..6.3, per-CPU
  *                  hashed xarrays since 6.4: see {@link Vmalloc#blockBucket})
  * @param freeLists vmap_block_queue.free of each CPU: bases of its blocks with free pages, oldest first
- * @param areas     every vmap_area that is not free (busy, lazy or pooled), by start page; the free
- *                  tree is the gaps between them inside the vmalloc window
+ * @param areas     every vmap_area that is not free (busy, lazy or pooled), by start page; inside
+ *                  the vmalloc window the free ranges are exactly the gaps between them
  * @param lazy      the lazily freed areas not yet purged (vmap_purge_list / the lazy trees)
  * @param lazyNr    vmap_lazy_nr: pages in {@code lazy}
  * @param pools     vmap node pools (6.9+), keyed by {@link #poolKey}: area starts, list head first
  * @param cache     4.8's free_vmap_cache state, null on later kernels
  * @param crash     the BUG text once a call crashed the kernel, else null
+ * @param freeTree  free_vmap_area_root with the kernel's shape (6.1 and 6.12 in {@link Mode#EXACT});
+ *                  null on 4.8 (its busy-list allocator) and in {@link Mode#TRACE_GUIDED}, where the
+ *                  trace places areas. Never changed once in a state (see {@link FreeTree}).
  */
 public record KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode,
                           PSortedMap<Long, VmapBlock> blocks,
@@ -30,7 +33,8 @@ public record KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode,
                           long lazyNr,
                           PMap<Integer, PVector<Long>> pools,
                           FreeVmapCache cache,
-                          String crash) {
+                          String crash,
+                          FreeTree freeTree) {
 
     /** How placement of new areas is decided. */
     public enum Mode {
@@ -52,10 +56,35 @@ public record KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode,
         static final FreeVmapCache EMPTY = new FreeVmapCache(null, 0, 0);
     }
 
+    /**
+     * A state built by hand, without a free tree: for 6.1 and 6.12 in EXACT mode one is rebuilt from
+     * the gaps between {@code areas} (each area clipped out of [1, ULONG_MAX) in address order, as
+     * {@link Vmalloc#reserve} does). Its ranges are right; its shape is not one the kernel's history
+     * would have produced, so only states that come from {@link Vmalloc#step} are exact.
+     */
+    public KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode, PSortedMap<Long, VmapBlock> blocks,
+                       PMap<Integer, PVector<Long>> freeLists, PSortedMap<Long, Va> areas, PSortedMap<Long, Va> lazy,
+                       long lazyNr, PMap<Integer, PVector<Long>> pools, FreeVmapCache cache, String crash) {
+        this(cfg, mutants, mode, blocks, freeLists, areas, lazy, lazyNr, pools, cache, crash, gapTree(cfg, mode, areas));
+    }
+
+    static FreeTree gapTree(KernelConfig cfg, Mode mode, PSortedMap<Long, Va> areas) {
+        if (cfg.profile().freeVmapCacheAllocator() || mode != Mode.EXACT) {
+            return null;
+        }
+        FreeTree t = FreeTree.boot(cfg.bitsPerLong() == 32 ? 0xffff_ffffL : -1L);
+        for (Va va : areas.values()) {
+            t.clip(va.start() << cfg.pageShift(), va.end() << cfg.pageShift()); // an overlapping area is skipped
+        }
+        return t;
+    }
+
     public static KernelState boot(KernelConfig cfg, Set<Mutant> mutants, Mode mode) {
         return new KernelState(cfg, Set.copyOf(mutants), mode, TreePMap.empty(), HashTreePMap.empty(),
                 TreePMap.empty(), TreePMap.empty(), 0, HashTreePMap.empty(),
-                cfg.profile().freeVmapCacheAllocator() ? FreeVmapCache.EMPTY : null, null);
+                cfg.profile().freeVmapCacheAllocator() ? FreeVmapCache.EMPTY : null, null,
+                cfg.profile().freeVmapCacheAllocator() || mode != Mode.EXACT ? null
+                        : FreeTree.boot(cfg.bitsPerLong() == 32 ? 0xffff_ffffL : -1L));
     }
 
     public boolean has(Mutant m) {

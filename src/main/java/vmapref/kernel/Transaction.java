@@ -30,6 +30,9 @@ abstract class Transaction {
     long lazyNr;
     PMap<Integer, PVector<Long>> pools;
     KernelState.FreeVmapCache cache;
+    /** free_vmap_area_root; shared with {@link #origin} until the call first changes it. */
+    private FreeTree freeTree;
+    private boolean freeTreeCopied;
     /** schedule_work(&drain_vmap_work) happened during this call. */
     boolean drainPending;
     /** Inside a purge: 4.8's try_purge_vmap_area_lazy() fails its trylock. */
@@ -48,11 +51,26 @@ abstract class Transaction {
         this.lazyNr = s.lazyNr();
         this.pools = s.pools();
         this.cache = s.cache();
+        this.freeTree = s.freeTree();
+    }
+
+    /** Whether the free tree is modelled (6.1 and 6.12 in EXACT mode). */
+    boolean hasFreeTree() {
+        return freeTree != null;
+    }
+
+    /** The free tree, for a change: the call's own copy, made once (the old state keeps its tree). */
+    FreeTree freeTree() {
+        if (!freeTreeCopied && freeTree != null) {
+            freeTree = freeTree.copy();
+            freeTreeCopied = true;
+        }
+        return freeTree;
     }
 
     KernelState freeze() {
         return new KernelState(cfg, origin.mutants(), origin.mode(), blocks, freeLists, areas, lazy, lazyNr, pools,
-                cache, null);
+                cache, null, freeTree);
     }
 
     boolean has(Mutant m) {

@@ -72,7 +72,7 @@ public final class Vmalloc {
             }
         } catch (Transaction.KernelCrash crash) {
             KernelState dead = new KernelState(s.cfg(), s.mutants(), s.mode(), s.blocks(), s.freeLists(), s.areas(),
-                    s.lazy(), s.lazyNr(), s.pools(), s.cache(), crash.getMessage());
+                    s.lazy(), s.lazyNr(), s.pools(), s.cache(), crash.getMessage(), s.freeTree());
             return new Step(dead, new Outcome.Bug(crash.getMessage()), List.copyOf(tx.effects), tx.effects.size());
         }
         if (outcome instanceof Outcome.Rejected) {
@@ -88,13 +88,30 @@ public final class Vmalloc {
      * areas it covers are taken as purged. Only for {@link KernelState.Mode#TRACE_GUIDED}.
      */
     public static KernelState observeFlush(KernelState s, long startAddr, long endAddr) {
+        return observeFlush(s, startAddr, endAddr, null);
+    }
+
+    /**
+     * As {@link #observeFlush(KernelState, long, long)}; a flush whose note names alloc_vmap_area()'s
+     * overflow path (reclaim_and_purge_vmap_areas, or purge_vmap_area_lazy on 6.1 and 4.8, as the
+     * model's own traces say) also ran purge_fragmented_blocks_allcpus() first, so the blocks it
+     * retires are purged by this flush too. The first, failed search of such a call is not traced
+     * when its retry succeeds.
+     */
+    public static KernelState observeFlush(KernelState s, long startAddr, long endAddr, String note) {
         VmMapRam tx = new VmMapRam(s, null);
+        if ("reclaim_and_purge_vmap_areas".equals(note) || "purge_vmap_area_lazy".equals(note)) {
+            tx.purgeFragmentedBlocksAllCpus();
+        }
         for (Va va : List.copyOf(tx.lazy.values())) {
             if (Long.compareUnsigned(s.addr(va.start()), startAddr) >= 0
                     && Long.compareUnsigned(s.addr(va.end()), endAddr) <= 0) {
                 tx.lazy = tx.lazy.minus(va.start());
                 tx.lazyNr -= va.pages();
                 tx.areas = tx.areas.minus(va.start());
+                if (tx.hasFreeTree()) { // not in TRACE_GUIDED mode, where the tree is not modelled
+                    tx.freeTree().free(s.addr(va.start()), s.addr(va.end()));
+                }
             }
         }
         return tx.freeze();
@@ -116,6 +133,9 @@ public final class Vmalloc {
         }
         VmMapRam tx = new VmMapRam(s, null);
         tx.areas = tx.areas.plus(start, new Va(start, end - start, Va.State.BUSY, Va.Kind.OTHER, -1, 0));
+        if (tx.hasFreeTree() && !tx.freeTree().clip(s.addr(start), s.addr(end))) { // va_clip() of the range
+            throw new IllegalStateException("busy range 0x" + Long.toHexString(startAddr) + " is not inside one free range");
+        }
         return tx.freeze();
     }
 

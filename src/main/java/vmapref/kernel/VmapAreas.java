@@ -1,5 +1,8 @@
 package vmapref.kernel;
 
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import org.pcollections.PVector;
@@ -90,41 +93,50 @@ abstract class VmapAreas extends Transaction {
     }
 
     /**
-     * mm/vmalloc.c: find_vmap_lowest_match() + va_alloc(). With align > PAGE_SIZE only free ranges
-     * of at least size + align - 1 bytes are candidates (adjust_search_size). The free range that
-     * reaches below VMALLOC_START or above VMALLOC_END is larger than its part in the window, so
-     * it always passes that size test. The kernel's descent can also accept a smaller, luckily
-     * aligned range lying on its path; which ones depends on the rbtree's shape, which the model
-     * does not reproduce: it takes the lowest candidate.
+     * mm/vmalloc.c: __alloc_vmap_area(&free_vmap_area_root, size, align, VMALLOC_START, VMALLOC_END):
+     * find_vmap_lowest_match() on the free tree with the kernel's shape, then va_alloc()/va_clip()
+     * (see {@link FreeTree}). With align > PAGE_SIZE the search length is size + align - 1 bytes
+     * (adjust_search_size), and the descent may still take a smaller, aligned range on its path.
+     * Returns the start page, or -1 when the kernel returns vend.
      */
     long findVmapLowestMatch(long pages, long align) {
-        boolean adjust = align > 1 || has(Mutant.ALIGN_SEARCH_NOT_LOWEST);
-        long length = adjust ? pages + align : pages; // size + align - 1 bytes, in whole pages
-        long winStart = cfg.windowStartPage();
-        long winEnd = cfg.windowEndPage();
-        long gapStart = winStart;
-        for (Va va : areas.tailMap(winStart, true).values()) {
-            long found = tryGap(gapStart, va.start(), pages, align, length, gapStart == winStart, false);
-            if (found >= 0) {
-                return found;
-            }
-            gapStart = Math.max(gapStart, va.end());
-        }
-        return tryGap(gapStart, winEnd, pages, align, length, gapStart == winStart, true);
+        long vend = cfg.vmallocEnd(); // inclusive: va_alloc() checks nva_start_addr + size > vend
+        long found = freeTree().alloc(addr(pages), addr(align), cfg.vmallocStart(), vend, cfg.pageSize(),
+                has(Mutant.ALIGN_SEARCH_NOT_LOWEST));
+        return found == vend ? -1 : found >>> cfg.pageShift();
     }
 
-    /** is_within_this_va() on one free range, and va_alloc()'s "va_end <= vend" check. */
-    long tryGap(long start, long end, long pages, long align, long length, boolean reachesBelow, boolean reachesAbove) {
-        if (end <= start && !reachesAbove) {
-            return -1;
+    /** merge_or_add_vmap_area_augment() of areas going back to the free tree, in the order given. */
+    void returnToFreeTree(Iterable<Va> vas) {
+        for (Va va : vas) {
+            freeTree().free(addr(va.start()), addr(va.end()));
         }
-        boolean candidate = reachesBelow || reachesAbove || end - start >= length;
-        if (!candidate) {
-            return -1;
+    }
+
+    /**
+     * Areas merged first into a side tree with merge_or_add_vmap_area() (6.1's purge_vmap_area_root,
+     * 6.12's decay_root), so adjacent ones are already one range, then walked in address order into
+     * the free tree.
+     */
+    void returnCoalescedToFreeTree(List<Va> vas) {
+        List<Va> sorted = new ArrayList<>(vas);
+        sorted.sort(Comparator.comparingLong(Va::start));
+        long s = -1;
+        long e = -1;
+        for (Va va : sorted) {
+            if (va.start() == e) {
+                e = va.end();
+                continue;
+            }
+            if (s >= 0) {
+                freeTree().free(addr(s), addr(e));
+            }
+            s = va.start();
+            e = va.end();
         }
-        long nva = alignUp(start, align);
-        // for the range reaching past VMALLOC_END, a miss here is va_alloc()'s failure, not a skip
-        return nva + pages <= end ? nva : -1;
+        if (s >= 0) {
+            freeTree().free(addr(s), addr(e));
+        }
     }
 
     static long alignUp(long page, long align) {
@@ -265,6 +277,10 @@ abstract class VmapAreas extends Transaction {
             return false;
         }
         flushRange(Math.min(start, lazy.firstKey()), Math.max(end, lazy.lastEntry().getValue().end()), by);
+        List<ArrayDeque<Va>> global = new ArrayList<>(); // per node: what goes back to the free tree
+        for (int node = 0; node < cfg.nrVmapNodes(); node++) {
+            global.add(new ArrayDeque<>());
+        }
         for (Va va : lazy.values()) { // purge_vmap_node(): each node's list in address order
             lazyNr -= va.pages();
             if (nodes && va.node() >= 0 && !fullPoolDecay && va.pages() <= KernelConfig.MAX_VA_SIZE_PAGES) {
@@ -273,9 +289,24 @@ abstract class VmapAreas extends Transaction {
                 areas = areas.plus(va.start(), va.with(Va.State.POOLED));
             } else {
                 areas = areas.minus(va.start());
+                global.get(Math.max(va.node(), 0)).addFirst(va); // list_add(&va->list, &local_list)
             }
         }
         lazy = TreePMap.empty();
+        if (hasFreeTree()) {
+            if (profile == Profile.LINUX_6_12) {
+                // node by node, reclaim_list_global(&local_list): the reverse of the node's address order
+                // (the model runs the purge helpers' nodes in order; the kernel may run them concurrently)
+                for (ArrayDeque<Va> local : global) {
+                    returnToFreeTree(local);
+                }
+            } else {
+                // 6.1: free_vmap_area_noflush() merged the lazy areas into purge_vmap_area_root
+                List<Va> all = new ArrayList<>();
+                global.forEach(all::addAll);
+                returnCoalescedToFreeTree(all);
+            }
+        }
         return true;
     }
 
@@ -283,8 +314,10 @@ abstract class VmapAreas extends Transaction {
      * mm/vmalloc.c (6.12): decay_va_pool_node(): about a quarter of each pool, from its head, goes
      * back to the free tree. With fewer than four entries n_decay starts at 0 and the
      * {@code if (!--n_decay) break;} test never fires, so the whole pool goes (as in 6.12.117).
+     * The decayed areas go back to the free tree.
      */
     void decayVaPoolNode(int node, boolean fullDecay) {
+        List<Va> decayed = new ArrayList<>();
         for (int i = 0; i < KernelConfig.MAX_VA_SIZE_PAGES; i++) {
             int key = KernelState.poolKey(node, i + 1);
             PVector<Long> pool = pools.get(key);
@@ -294,9 +327,13 @@ abstract class VmapAreas extends Transaction {
             int nDecay = pool.size() >> 2;
             int take = fullDecay || nDecay == 0 ? pool.size() : nDecay;
             for (int j = 0; j < take; j++) {
+                decayed.add(areas.get(pool.get(j)));
                 areas = areas.minus(pool.get(j));
             }
             pools = take == pool.size() ? pools.minus(key) : pools.plus(key, pool.subList(take, pool.size()));
+        }
+        if (hasFreeTree()) { // merge_or_add_vmap_area() into decay_root, then reclaim_list_global(&decay_list)
+            returnCoalescedToFreeTree(decayed);
         }
     }
 

@@ -148,7 +148,7 @@ public final class Replayer {
             if (e instanceof TraceEvent.Flush f) {
                 window.add(f);
                 if (level == Level.STRUCTURE) {
-                    state = Vmalloc.observeFlush(state, f.start(), f.end());
+                    state = Vmalloc.observeFlush(state, f.start(), f.end(), f.note());
                 }
                 spec.apply(e);
                 return null;

@@ -82,8 +82,8 @@ class ExhaustionTest {
     }
 
     // The top block is retired: the hole it leaves reaches up to VMALLOC_END, so it passes the size+align-1 test.
-    // (A retired middle block leaves an exact 1 MiB hole, which 6.x may or may not find depending on the
-    // free tree's shape: see Vmalloc.findVmapLowestMatch.)
+    // (A retired middle block leaves an exact 1 MiB hole, which 6.x finds only when it lies on the
+    // descent of the free tree: see FreeTree and VmapAreas.findVmapLowestMatch.)
     @ParameterizedTest
     @EnumSource(Profile.class)
     void aRetiredBlockIsReclaimedWhenANewBlockFindsNoRoom(Profile p) {

@@ -28,7 +28,7 @@ class PurityTest {
         }
         return new KernelState(s.cfg(), Set.copyOf(s.mutants()), s.mode(), blocks, copyLists(s.freeLists()),
                 TreePMap.from(new HashMap<>(s.areas())), TreePMap.from(new HashMap<>(s.lazy())), s.lazyNr(),
-                copyLists(s.pools()), s.cache(), s.crash());
+                copyLists(s.pools()), s.cache(), s.crash(), s.freeTree() == null ? null : s.freeTree().copy());
     }
 
     static org.pcollections.PMap<Integer, PVector<Long>> copyLists(Map<Integer, PVector<Long>> m) {
