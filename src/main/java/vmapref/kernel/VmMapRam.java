@@ -59,9 +59,15 @@ final class VmMapRam extends VmapBlocks {
                 : new Outcome.Mapped(addr(va.start()));
     }
 
+    Outcome checkCpu(int cpu) {
+        return cfg.isOnline(cpu) ? null
+                : new Outcome.Rejected("bad-cpu", "CPU " + cpu + " is not online (online: " + cfg.onlineCpus() + ")");
+    }
+
     Outcome checkCall(int cpu, long count) {
-        if (!cfg.isOnline(cpu)) {
-            return new Outcome.Rejected("bad-cpu", "CPU " + cpu + " is not online (online: " + cfg.onlineCpus() + ")");
+        Outcome bad = checkCpu(cpu);
+        if (bad != null) {
+            return bad;
         }
         if (count < 0 || count > KernelConfig.MAX_COUNT) {
             return new Outcome.Rejected("bad-count", "count " + count + " does not fit unsigned int");
@@ -126,27 +132,16 @@ final class VmMapRam extends VmapBlocks {
 
     /** mm/vmalloc.c: vm_unmap_aliases() -> _vm_unmap_aliases(ULONG_MAX, 0, 0). */
     Outcome vmUnmapAliases(Call.Aliases c) {
-        if (!cfg.isOnline(c.cpu())) {
-            return new Outcome.Rejected("bad-cpu", "CPU " + c.cpu() + " is not online (online: " + cfg.onlineCpus() + ")");
+        Outcome bad = checkCpu(c.cpu());
+        if (bad != null) {
+            return bad;
         }
         long[] range = {Long.MAX_VALUE, 0};
         boolean flush = false;
-        if (profile.aliasesWalksAllBlocks() && !has(Mutant.STALE_TLB_FULL_BLOCK)) {
+        if (profile.aliasesWalksAllBlocks()) {
             List<VmapBlock> purge = new ArrayList<>();
-            for (int cpu : cfg.possibleCpus()) { // xa_for_each(&vbq->vmap_blocks) of each possible CPU
-                for (VmapBlock vb : List.copyOf(blocks.values())) {
-                    if (Vmalloc.blockBucket(origin, vb.base()) == cpu) {
-                        flush |= aliasesVisit612(vb, purge, range);
-                    }
-                }
-            }
-            freePurgedBlocks(purge);
-        } else if (profile.aliasesWalksAllBlocks()) { // 6.12 with fc1e0d980037 reverted: free lists only
-            List<VmapBlock> purge = new ArrayList<>();
-            for (int cpu : cfg.possibleCpus()) {
-                for (long base : origin.freeList(cpu)) {
-                    flush |= aliasesVisit612(blocks.get(base), purge, range);
-                }
+            for (VmapBlock vb : aliasesWalk612()) {
+                flush |= aliasesVisit612(vb, purge, range);
             }
             freePurgedBlocks(purge);
         } else {
@@ -171,5 +166,27 @@ final class VmMapRam extends VmapBlocks {
             flushRange(range[0], range[1], "_vm_unmap_aliases");
         }
         return new Outcome.Done();
+    }
+
+    /**
+     * The blocks 6.12's _vm_unmap_aliases() visits, in order: xa_for_each(&vbq->vmap_blocks) of each
+     * possible CPU; with fc1e0d980037 reverted, each possible CPU's free list instead.
+     */
+    List<VmapBlock> aliasesWalk612() {
+        List<VmapBlock> walk = new ArrayList<>();
+        for (int cpu : cfg.possibleCpus()) {
+            if (has(Mutant.STALE_TLB_FULL_BLOCK)) {
+                for (long base : origin.freeList(cpu)) {
+                    walk.add(blocks.get(base));
+                }
+            } else {
+                for (VmapBlock vb : blocks.values()) {
+                    if (Vmalloc.blockBucket(origin, vb.base()) == cpu) {
+                        walk.add(vb);
+                    }
+                }
+            }
+        }
+        return walk;
     }
 }

@@ -85,16 +85,9 @@ public final class Vmalloc {
 
     /**
      * A traced TLB flush that no modelled call explains (other users, the drain work): lazily freed
-     * areas it covers are taken as purged. Only for {@link KernelState.Mode#TRACE_GUIDED}.
-     */
-    public static KernelState observeFlush(KernelState s, long startAddr, long endAddr) {
-        return observeFlush(s, startAddr, endAddr, null);
-    }
-
-    /**
-     * As {@link #observeFlush(KernelState, long, long)}; a flush whose note names alloc_vmap_area()'s
-     * overflow path (reclaim_and_purge_vmap_areas, or purge_vmap_area_lazy on 6.1 and 4.8, as the
-     * model's own traces say) also ran purge_fragmented_blocks_allcpus() first, so the blocks it
+     * areas it covers are taken as purged. Only for {@link KernelState.Mode#TRACE_GUIDED}. A flush
+     * whose note names alloc_vmap_area()'s overflow path (reclaim_and_purge_vmap_areas, or
+     * purge_vmap_area_lazy on 6.1 and 4.8, as the model's own traces say) also ran purge_fragmented_blocks_allcpus() first, so the blocks it
      * retires are purged by this flush too. The first, failed search of such a call is not traced
      * when its retry succeeds.
      */
