@@ -37,7 +37,7 @@ final class ExploreCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandSpec spec;
 
-    @Option(names = "--profile", paramLabel = "P", defaultValue = "linux-6.12", converter = ProfileConverter.class,
+    @Option(names = "--profile", paramLabel = "P", defaultValue = "linux-6.12", converter = Converters.ProfileConverter.class,
             description = "the kernel whose behaviour to model (default: ${DEFAULT-VALUE})")
     Profile profile;
 
@@ -150,17 +150,5 @@ final class ExploreCommand implements Callable<Integer> {
 
     static String n(long count, String noun) {
         return count + " " + noun + (count == 1 ? "" : "s");
-    }
-
-    /** --profile: a known profile, or a message listing them. */
-    static final class ProfileConverter implements CommandLine.ITypeConverter<Profile> {
-        @Override
-        public Profile convert(String value) {
-            try {
-                return Profile.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
-        }
     }
 }

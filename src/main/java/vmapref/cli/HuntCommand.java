@@ -51,11 +51,11 @@ final class HuntCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandSpec spec;
 
-    @Option(names = "--profile", paramLabel = "P", defaultValue = "linux-6.12", converter = ProfileConverter.class,
+    @Option(names = "--profile", paramLabel = "P", defaultValue = "linux-6.12", converter = Converters.ProfileConverter.class,
             description = "the kernel whose behaviour to hunt in (default: ${DEFAULT-VALUE})")
     Profile profile;
 
-    @Option(names = "--mutant", paramLabel = "M", converter = MutantConverter.class,
+    @Option(names = "--mutant", paramLabel = "M", converter = Converters.MutantConverter.class,
             description = "switch one historical bug on (see --list-mutants)")
     Mutant mutant;
 
@@ -234,30 +234,6 @@ final class HuntCommand implements Callable<Integer> {
             o.println(m.id());
             o.println("  fix:    " + m.fix());
             o.println("  breaks: " + m.breaks());
-        }
-    }
-
-    /** --profile: a known profile, or a message listing them. */
-    static final class ProfileConverter implements CommandLine.ITypeConverter<Profile> {
-        @Override
-        public Profile convert(String value) {
-            try {
-                return Profile.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
-        }
-    }
-
-    /** --mutant: a known mutant, or a message listing them. */
-    static final class MutantConverter implements CommandLine.ITypeConverter<Mutant> {
-        @Override
-        public Mutant convert(String value) {
-            try {
-                return Mutant.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
         }
     }
 }

@@ -40,7 +40,7 @@ final class ReplayCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandSpec spec;
 
-    @Option(names = "--level", paramLabel = "LEVEL", defaultValue = "structure", converter = LevelConverter.class,
+    @Option(names = "--level", paramLabel = "LEVEL", defaultValue = "structure", converter = Converters.LevelConverter.class,
             description = "spec, structure or exact (default: ${DEFAULT-VALUE})")
     Replayer.Level level;
 
@@ -96,17 +96,5 @@ final class ReplayCommand implements Callable<Integer> {
             return "is a directory";
         }
         return Main.describe(e);
-    }
-
-    /** --level: spec, structure or exact. */
-    static final class LevelConverter implements CommandLine.ITypeConverter<Replayer.Level> {
-        @Override
-        public Replayer.Level convert(String value) {
-            try {
-                return Replayer.Level.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
-        }
     }
 }
