@@ -1,7 +1,6 @@
 package vmapref.fastpath;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import vmapref.kernel.FreeTree;
@@ -26,7 +25,7 @@ final class Areas {
     /** vmap_lazy_nr, in pages. */
     private long lazyNr;
     /** vn->pool[size class] of each node, keyed by node * MAX_VA_SIZE_PAGES + pages - 1: list head first. */
-    private final HashMap<Integer, ArrayList<Area>> pools = new HashMap<>();
+    private final TreeMap<Integer, ArrayList<Area>> pools = new TreeMap<>();
 
     Areas(FastVmalloc k) {
         this.k = k;
@@ -153,15 +152,12 @@ final class Areas {
     }
 
     /**
-     * mm/vmalloc.c: __purge_vmap_area_lazy(start, end, full_pool_decay), vmap_purge_lock held:
+     * mm/vmalloc.c: __purge_vmap_area_lazy(start, end, full_pool_decay); every caller holds vmap_purge_lock:
      * decay the pools (6.9+), detach the lazy areas, flush their span with [start, end), then give
      * them back: to their node's pool (6.9+, up to MAX_VA_SIZE_PAGES, not on a full decay) or to
      * the free tree. Returns whether any area was purged.
      */
     boolean purgeLazy(Task t, long start, long end, boolean fullPoolDecay, String by) {
-        if (!Thread.holdsLock(k.purgeLock)) {
-            throw new AssertionError("__purge_vmap_area_lazy() without vmap_purge_lock");
-        }
         boolean nodes = cfg.nrVmapNodes > 1;
         ArrayList<Area> detached = new ArrayList<>();
         long lo;
@@ -221,9 +217,8 @@ final class Areas {
      */
     private void decayVaPoolNode(int node, boolean fullDecay) {
         ArrayList<Area> decayed = new ArrayList<>();
-        for (int pages = 1; pages <= MAX_VA_SIZE_PAGES; pages++) {
-            ArrayList<Area> pool = pools.get(poolKey(node, pages));
-            if (pool == null || pool.isEmpty()) {
+        for (ArrayList<Area> pool : pools.subMap(poolKey(node, 1), true, poolKey(node, MAX_VA_SIZE_PAGES), true).values()) {
+            if (pool.isEmpty()) {
                 continue;
             }
             int nDecay = pool.size() >> 2;

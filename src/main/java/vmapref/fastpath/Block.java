@@ -28,6 +28,8 @@ final class Block {
      * vm_unmap_ram() can be checked as the reference implementation checks it.
      */
     final long[] liveCount;
+    /** Pages the live sub-allocations cover (each its 2^order): popcount(used_map), kept as a count. */
+    int usedPages;
     private volatile boolean poisoned;
 
     Block(Area va, int bits) {
@@ -51,12 +53,7 @@ final class Block {
     /** The block's accounting, checked with {@code lock} held: free + dirty + used = VMAP_BBMAP_BITS. */
     void checkAccounting(int bits) {
         live();
-        int used = 0;
-        for (int off = 0; off < bits; off++) {
-            if (liveCount[off] != 0) {
-                used += 1 << orderOf(liveCount[off]);
-            }
-        }
+        int used = usedPages;
         int f = free;
         int d = dirty;
         if (f < 0 || d < 0 || f + d + used + unmapping != bits) {
@@ -66,6 +63,20 @@ final class Block {
         if (d != bits && dirtyMax != 0 && (dirtyMin < 0 || dirtyMin >= dirtyMax || dirtyMax > bits - f)) {
             throw new AssertionError("vmap_block 0x" + Long.toHexString(base) + " pages: dirty range [" + dirtyMin + ", "
                     + dirtyMax + ") is not inside the used part [0, " + (bits - f) + ")");
+        }
+    }
+
+    /** With no call running: the used-page count is what the live sub-allocations cover. */
+    void checkUsedMap(int bits) {
+        int used = 0;
+        for (int off = 0; off < bits; off++) {
+            if (liveCount[off] != 0) {
+                used += 1 << orderOf(liveCount[off]);
+            }
+        }
+        if (used != usedPages || unmapping != 0) {
+            throw new AssertionError("vmap_block 0x" + Long.toHexString(base) + " pages: used_map covers " + used
+                    + " pages, the block counts " + usedPages + " used and " + unmapping + " being unmapped");
         }
     }
 

@@ -193,6 +193,7 @@ public final class FastVmalloc {
                 }
                 vb.free = vb.free - need; // WRITE_ONCE(vb->free, vb->free - (1UL << order))
                 vb.liveCount[pagesOff] = count; // bitmap_set(vb->used_map, pages_off, (1UL << order))
+                vb.usedPages += need;
                 if (vb.free == 0) {
                     synchronized (q.lock) {
                         step(t, "vb_alloc", "spin_lock(vbq->lock) of CPU " + q.cpu + ": list_del_rcu full block");
@@ -220,6 +221,7 @@ public final class FastVmalloc {
         vb.dirtyMin = cfg.bits;
         vb.dirtyMax = 0;
         vb.liveCount[0] = count;
+        vb.usedPages = 1 << order;
         if (!cfg.publishBeforeInit) {
             vb.cpu = t.cpu; // vb->cpu = raw_smp_processor_id(), before the block is published (3e3de7947c75)
         }
@@ -258,6 +260,7 @@ public final class FastVmalloc {
                 vb.live();
                 checkLive(vb, page, offset, count);
                 vb.liveCount[offset] = 0; // bitmap_clear(vb->used_map, offset, (1UL << order))
+                vb.usedPages -= need;
                 vb.unmapping += need;
                 vb.checkAccounting(cfg.bits);
             }
@@ -277,6 +280,7 @@ public final class FastVmalloc {
                 vb.unmapping -= need;
             } else {
                 vb.liveCount[offset] = 0; // 6.1 has no used_map: the page count is all there is
+                vb.usedPages -= need;
             }
             vb.dirty = vb.dirty + need; // WRITE_ONCE(vb->dirty, vb->dirty + (1UL << order))
             retire = vb.dirty == cfg.bits;
@@ -564,6 +568,7 @@ public final class FastVmalloc {
         for (Block vb : all) {
             synchronized (vb.lock) {
                 vb.checkAccounting(cfg.bits);
+                vb.checkUsedMap(cfg.bits);
             }
             if (blocksOf(vb.base).load(vb.base) != vb) {
                 throw new AssertionError("block 0x" + Long.toHexString(cfg.addr(vb.base)) + " is in the wrong xarray");
