@@ -107,6 +107,11 @@ final class HuntCommand implements Callable<Integer> {
             o.flush();
             return ExitCode.OK;
         }
+        if (mutant != null && mutant.concurrent()) {
+            spec.commandLine().getErr().println("vmapref hunt: mutant " + mutant.id() + " is a concurrency bug; hunt "
+                    + "runs one call at a time and cannot show it. Try 'vmapref modelcheck --mutant " + mutant.id() + "'");
+            return ExitCode.BAD_INPUT;
+        }
         Hunter.Settings settings = settings();
         Hunter.Result r = Hunter.hunt(settings);
         String what = profile + (mutant == null ? "" : " with mutant " + mutant);
@@ -234,6 +239,9 @@ final class HuntCommand implements Callable<Integer> {
             o.println(m.id());
             o.println("  fix:    " + m.fix());
             o.println("  breaks: " + m.breaks());
+            if (m.concurrent()) {
+                o.println("  found:  by modelcheck --mutant " + m.id() + " (a concurrency bug: hunt runs one CPU at a time)");
+            }
         }
     }
 }

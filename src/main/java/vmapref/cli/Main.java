@@ -36,6 +36,7 @@ import vmapref.kernel.Profile;
             ReplayCommand.class,
             ExploreCommand.class,
             HuntCommand.class,
+            ModelcheckCommand.class,
         })
 public final class Main implements Callable<Integer> {
 

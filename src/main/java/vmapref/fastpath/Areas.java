@@ -169,6 +169,7 @@ final class Areas {
                 }
             }
             if (lazy.isEmpty()) {
+                k.step(t, "__purge_vmap_area_lazy", "lazy list empty: nothing to purge");
                 return false;
             }
             k.step(t, "__purge_vmap_area_lazy", "vn->lazy.lock: detach " + lazy.size() + " lazy areas");

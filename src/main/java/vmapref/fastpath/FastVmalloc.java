@@ -177,7 +177,9 @@ public final class FastVmalloc {
         rcu.readLock();
         BlockQueue q = vbq(t.cpu); // raw_cpu_ptr(&vmap_block_queue)
         for (Block vb : q.free()) {
-            if (cfg.is612 && vb.free < need) { // READ_ONCE(vb->free) < (1UL << order)
+            int seen = vb.free; // READ_ONCE(vb->free) (6.5+)
+            step(t, "vb_alloc", "READ_ONCE(vb->free) = " + seen + " of block 0x" + Long.toHexString(cfg.addr(vb.base)));
+            if (cfg.is612 && seen < need) {
                 continue;
             }
             synchronized (vb.lock) {
@@ -424,6 +426,7 @@ public final class FastVmalloc {
             for (int cpu : cfg.possibleCpus) {
                 BlockQueue q = vbq(cpu);
                 rcu.readLock();
+                step(t, "_vm_unmap_aliases", "rcu_read_lock; xa_for_each over CPU " + cpu + "'s xarray");
                 for (Block vb = q.vmapBlocks.next(-1); vb != null; vb = q.vmapBlocks.next(vb.base)) { // xa_for_each()
                     synchronized (vb.lock) {
                         step(t, "_vm_unmap_aliases", "spin_lock(vb->lock) of block 0x" + Long.toHexString(cfg.addr(vb.base))
@@ -447,6 +450,7 @@ public final class FastVmalloc {
             if (!areas.purgeLazy(t, start, end, false, "_vm_unmap_aliases") && flush) {
                 flushRange(t, start, end, "_vm_unmap_aliases");
             }
+            step(t, "_vm_unmap_aliases", "mutex_unlock(vmap_purge_lock)");
         }
     }
 

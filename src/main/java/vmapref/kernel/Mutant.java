@@ -33,7 +33,7 @@ public enum Mutant {
     PUBLISH_BEFORE_INIT("publish-before-init", "3e3de7947c75 \"mm: vmalloc: ensure vmap_block is initialised before adding to queue\" (v6.11)",
             "new_vmap_block() inserts the block into the xarray before vb->cpu is set; a concurrent "
                     + "vm_unmap_aliases() indexes per_cpu(vmap_block_queue) with garbage", Profile.LINUX_6_12),
-    ALIASES_USE_AFTER_FREE("aliases-use-after-free", "\"mm: vmalloc: prevent use after free in _vm_unmap_aliases\" (Vijayanand Jitta, v5.13)",
+    ALIASES_USE_AFTER_FREE("aliases-use-after-free", "ad216c0316ad \"mm: vmalloc: prevent use after free in _vm_unmap_aliases\" (v5.13)",
             "_vm_unmap_aliases() does not skip blocks with dirty == VMAP_BBMAP_BITS, so its RCU walk reads "
                     + "vb->va of a block whose area a concurrent purge already freed", Profile.LINUX_6_1, Profile.LINUX_6_12),
     UNLOCKED_FREE_CHECK("unlocked-free-check", "43d7650234c6 \"mm/vmalloc: check free space in vmap_block lockless\" (v6.5) without its re-check",
