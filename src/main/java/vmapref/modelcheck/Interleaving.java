@@ -64,17 +64,33 @@ public final class Interleaving {
             if (s[0].equals("main")) {
                 continue;
             }
-            String cell = s[1] + ": " + s[2];
             ++n;
-            for (int from = 0; from < cell.length(); from += WIDTH) { // long steps wrap onto more lines
-                StringBuilder row = new StringBuilder(from == 0 ? String.format("%4d", n) : "    ");
+            List<String> lines = wrap(s[1] + ": " + s[2]);
+            for (int l = 0; l < lines.size(); l++) { // long steps wrap onto more lines
+                StringBuilder row = new StringBuilder(l == 0 ? String.format("%4d", n) : "    ");
                 for (String t : tasks) {
-                    row.append(" | ").append(pad(t.equals(s[0]) ? cell.substring(from, Math.min(cell.length(), from + WIDTH)) : ""));
+                    row.append(" | ").append(pad(t.equals(s[0]) ? lines.get(l) : ""));
                 }
                 out.append(row.toString().stripTrailing()).append('\n');
             }
         }
         return out.toString();
+    }
+
+    /** {@code text} in lines of at most WIDTH characters, broken at spaces where it can be. */
+    static List<String> wrap(String text) {
+        List<String> lines = new ArrayList<>();
+        String rest = text;
+        while (rest.length() > WIDTH) {
+            int cut = rest.lastIndexOf(' ', WIDTH);
+            if (cut <= 0) {
+                cut = WIDTH;
+            }
+            lines.add(rest.substring(0, cut));
+            rest = rest.substring(cut).stripLeading();
+        }
+        lines.add(rest);
+        return lines;
     }
 
     private static String pad(String s) {
