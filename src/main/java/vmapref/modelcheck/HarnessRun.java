@@ -22,7 +22,7 @@ public final class HarnessRun {
 
     public HarnessRun(Harness h, Profile profile, Set<Mutant> mutants, Probe probe) {
         this.h = h;
-        this.k = new FastVmalloc(FastConfig.of(Harness.config(profile), mutants), probe);
+        this.k = new FastVmalloc(FastConfig.of(Harness.config(profile), mutants, h.aliasesRule), probe);
         this.addr = new long[h.slots()];
         this.count = new long[h.slots()];
     }

@@ -20,15 +20,17 @@ public class FastPathOps {
     static final int SLOTS = 16;
     private static volatile Profile profile = Profile.LINUX_6_12;
     private static volatile Set<Mutant> mutants = Set.of();
+    private static volatile boolean aliasesRule = true;
 
-    private final FastVmalloc k = new FastVmalloc(FastConfig.of(Harness.config(profile), mutants), null);
+    private final FastVmalloc k = new FastVmalloc(FastConfig.of(Harness.config(profile), mutants, aliasesRule), null);
     private final long[] addr = new long[SLOTS];
     private final long[] count = new long[SLOTS];
 
     /** The kernel the next check runs on. */
-    static void configure(Profile p, Set<Mutant> m) {
+    static void configure(Profile p, Set<Mutant> m, boolean checkAliases) {
         profile = p;
         mutants = Set.copyOf(m);
+        aliasesRule = checkAliases;
     }
 
     static Profile profile() {

@@ -36,7 +36,7 @@ public final class LincheckEngine {
     }
 
     public static Result check(Harness h, Profile profile, Set<Mutant> mutants, int invocations) {
-        FastPathOps.configure(profile, mutants);
+        FastPathOps.configure(profile, mutants, h.aliasesRule);
         ModelCheckingOptions o = new ModelCheckingOptions()
                 .iterations(0)
                 .invocationsPerIteration(invocations)
