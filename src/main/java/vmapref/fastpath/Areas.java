@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Map;
 import java.util.TreeMap;
 import vmapref.kernel.FreeTree;
+import vmapref.kernel.KernelConfig;
 
 /**
  * The vmap_area allocator of mm/vmalloc.c, behind one lock that stands for free_vmap_area_lock and
@@ -24,7 +25,7 @@ final class Areas {
     private final TreeMap<Long, Area> lazy = new TreeMap<>();
     /** vmap_lazy_nr, in pages. */
     private long lazyNr;
-    /** vn->pool[size class] of each node, keyed by node * MAX_VA_SIZE_PAGES + pages - 1: list head first. */
+    /** vn->pool[size class] of each node, keyed by node * KernelConfig.MAX_VA_SIZE_PAGES + pages - 1: list head first. */
     private final TreeMap<Integer, ArrayList<Area>> pools = new TreeMap<>();
 
     Areas(FastVmalloc k) {
@@ -77,7 +78,7 @@ final class Areas {
 
     /** mm/vmalloc.c (6.9+): node_pool_del_va(): the pool's head if aligned, else rotate it to the tail. */
     private Area nodePoolDelVa(int node, long pages, long align) {
-        if (pages > MAX_VA_SIZE_PAGES) {
+        if (pages > KernelConfig.MAX_VA_SIZE_PAGES) {
             return null;
         }
         ArrayList<Area> pool = pools.get(poolKey(node, pages));
@@ -92,10 +93,8 @@ final class Areas {
         return null;
     }
 
-    static final int MAX_VA_SIZE_PAGES = 256;
-
     private static int poolKey(int node, long pages) {
-        return node * MAX_VA_SIZE_PAGES + (int) (pages - 1);
+        return node * KernelConfig.MAX_VA_SIZE_PAGES + (int) (pages - 1);
     }
 
     /** unlink_va() from the busy tree: the area holding {@code page}, or null. */
@@ -154,7 +153,7 @@ final class Areas {
     /**
      * mm/vmalloc.c: __purge_vmap_area_lazy(start, end, full_pool_decay); every caller holds vmap_purge_lock:
      * decay the pools (6.9+), detach the lazy areas, flush their span with [start, end), then give
-     * them back: to their node's pool (6.9+, up to MAX_VA_SIZE_PAGES, not on a full decay) or to
+     * them back: to their node's pool (6.9+, up to KernelConfig.MAX_VA_SIZE_PAGES, not on a full decay) or to
      * the free tree. Returns whether any area was purged.
      */
     boolean purgeLazy(Task t, long start, long end, boolean fullPoolDecay, String by) {
@@ -187,7 +186,7 @@ final class Areas {
             }
             for (Area va : detached) {
                 lazyNr -= va.pages;
-                if (nodes && va.node >= 0 && !fullPoolDecay && va.pages <= MAX_VA_SIZE_PAGES) {
+                if (nodes && va.node >= 0 && !fullPoolDecay && va.pages <= KernelConfig.MAX_VA_SIZE_PAGES) {
                     va.state = Area.POOLED;
                     pools.computeIfAbsent(poolKey(va.node, va.pages), x -> new ArrayList<>()).add(0, va);
                 } else {
@@ -218,7 +217,7 @@ final class Areas {
      */
     private void decayVaPoolNode(int node, boolean fullDecay) {
         ArrayList<Area> decayed = new ArrayList<>();
-        for (ArrayList<Area> pool : pools.subMap(poolKey(node, 1), true, poolKey(node, MAX_VA_SIZE_PAGES), true).values()) {
+        for (ArrayList<Area> pool : pools.subMap(poolKey(node, 1), true, poolKey(node, KernelConfig.MAX_VA_SIZE_PAGES), true).values()) {
             if (pool.isEmpty()) {
                 continue;
             }

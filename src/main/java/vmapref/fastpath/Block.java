@@ -1,5 +1,7 @@
 package vmapref.fastpath;
 
+import vmapref.kernel.KernelConfig;
+
 /**
  * struct vmap_block (mm/vmalloc.c). {@code free} and {@code dirty} are read locklessly
  * (READ_ONCE in vb_alloc(), purge_fragmented_blocks()) and written under {@code lock}
@@ -71,7 +73,7 @@ final class Block {
         int used = 0;
         for (int off = 0; off < bits; off++) {
             if (liveCount[off] != 0) {
-                used += 1 << orderOf(liveCount[off]);
+                used += 1 << KernelConfig.getOrder(liveCount[off]);
             }
         }
         if (used != usedPages || unmapping != 0) {
@@ -80,8 +82,4 @@ final class Block {
         }
     }
 
-    /** get_order() in pages. */
-    static int orderOf(long pages) {
-        return pages <= 1 ? 0 : 64 - Long.numberOfLeadingZeros(pages - 1);
-    }
 }

@@ -3,6 +3,7 @@ package vmapref.fastpath;
 import java.util.ArrayList;
 import java.util.List;
 import vmapref.kernel.Effect;
+import vmapref.kernel.KernelConfig;
 
 /**
  * The concurrent fast path: mm/vmalloc.c's vm_map_ram(), vm_unmap_ram() and vm_unmap_aliases()
@@ -175,7 +176,7 @@ public final class FastVmalloc {
 
     /** mm/vmalloc.c: vb_alloc(): first fit over this CPU's free list under RCU, bump allocation under vb->lock. */
     private long vbAlloc(Task t, long count) {
-        int order = Block.orderOf(count);
+        int order = KernelConfig.getOrder(count);
         int need = 1 << order;
         long page = -1;
         rcu.readLock();
@@ -259,7 +260,7 @@ public final class FastVmalloc {
             throw new KernelBug("BUG: kernel NULL pointer dereference in vb_free(): no vmap block holds 0x"
                     + Long.toHexString(cfg.addr(page)));
         }
-        int need = 1 << Block.orderOf(count);
+        int need = 1 << KernelConfig.getOrder(count);
         if (cfg.is612) {
             synchronized (vb.lock) {
                 step(t, "vb_free", "spin_lock(vb->lock) of block 0x" + Long.toHexString(cfg.addr(base)) + ": bitmap_clear");
