@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.spec;
 
 /**
  * The rules of the abstract specification. Each names one safety property of
- * vmalloc-notes.md section 6 (or trace-format.md's "What a checker does").
+ * the abstract specification (docs/trace-format.md, "What the three levels check").
  */
 public enum Rule {
     MAP_COUNT_ZERO_NULL("map-count-zero-null", "vm_map_ram(count=0) returns NULL"),

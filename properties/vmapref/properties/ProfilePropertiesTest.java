@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.properties;
 
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.check;
 
 import java.util.ArrayList;
@@ -10,7 +11,7 @@ import vmapref.trace.TraceEvent;
 
 /**
  * One model step as the trace lines a tracer would have logged: the flushes that completed before
- * the call returned, the call, then the flushes of work it left behind (trace-format.md: events in
+ * the call returned, the call, then the flushes of work it left behind (docs/trace-format.md: events in
  * the order they completed).
  */
 public final class StepEvents {

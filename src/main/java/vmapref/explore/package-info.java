@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /**
  * Seeded random exploration of the reference implementation: {@link vmapref.explore.Workload} makes the calls
  * (small and large maps, unmaps of live mappings on any CPU, vm_unmap_aliases()), {@link vmapref.explore.Explorer}

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.fastpath;
 
 /** One call in progress: the CPU it runs on (raw_smp_processor_id()) and what it scheduled. */

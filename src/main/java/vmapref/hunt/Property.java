@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.hunt;
 
 import java.util.Arrays;
@@ -16,12 +17,13 @@ public enum Property {
             "for every live vmap block: free + dirty + the pages of its live sub-allocations (each rounded up "
                     + "to a power of two) == VMAP_BBMAP_BITS; the live sub-allocations lie disjoint below the "
                     + "bump pointer BITS - free; the block's vmap_area is busy and one block long",
-            "every profile; vmalloc-notes 6.7"),
+            "every profile; vb_alloc(), vb_free() and new_vmap_block() in mm/vmalloc.c"),
     AREA_ACCOUNTING("area-accounting",
             "the vmap_areas that are not free lie disjoint inside the vmalloc window; the lazy list holds exactly "
                     + "the LAZY areas and vmap_lazy_nr counts their pages; every node-pool entry is a POOLED area, once, "
                     + "and every POOLED area is in a pool; every busy block area has its vmap_block",
-            "every profile; vmalloc-notes 6.3 and 6.8 (a range is on exactly one of the free tree, a pool, a busy "
+            "every profile; alloc_vmap_area(), free_vmap_area_noflush() and __purge_vmap_area_lazy() in mm/vmalloc.c "
+                    + "(a range is on exactly one of the free tree, a pool, a busy "
                     + "tree or a lazy tree)"),
     BLOCK_FREE_LIST("block-free-list",
             "a block is on its CPU's free list exactly when free > 0, once, and on no other CPU's list",
@@ -91,7 +93,7 @@ public enum Property {
     /**
      * The failure kinds (rule or property ids) a real kernel profile is known to break:
      * linux-4.8 and Debian's linux-6.1 lack fc1e0d980037, so their _vm_unmap_aliases() walks only the
-     * per-CPU free lists and misses the dirty pages of a fully used block (vmalloc-notes 4.5, 7);
+     * per-CPU free lists and misses the dirty pages of a fully used block (docs/kernel-notes.md);
      * linux-4.8's free_vmap_cache search can return NULL with room left ({@link #NULL_ONLY_WHEN_FULL}).
      */
     public static Set<String> knownBroken(Profile p) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.kernel;
 
 /** Something observable a call did besides its result, in the order it happened. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.kernel;
 
 import java.util.Arrays;
@@ -7,7 +8,7 @@ import java.util.stream.Collectors;
  * A kernel version whose vm_map_ram() behaviour the model reproduces. Each switch below is one
  * observable difference between versions, read from Debian's linux-source-6.1 (6.1.192) and
  * linux-source-6.12 (6.12.117), and for 4.8 from the 4.4..4.19 sources described in
- * vmalloc-notes.md section 3.
+ * docs/kernel-notes.md ("Not settled here").
  */
 public enum Profile {
     /** The man page's kernel: vm_map_ram(pages, count, node, prot); free_vmap_cache allocator. */

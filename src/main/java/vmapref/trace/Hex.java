@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.trace;
 
 /**
- * Addresses as trace-format.md writes them ("Lines 2..n: events": {@code 0x} and hex digits, unsigned 64-bit).
+ * Addresses as docs/trace-format.md defines them ("The file": {@code 0x} and hex digits, unsigned 64-bit).
  */
 public final class Hex {
     private Hex() {}

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.trace;
 
 /**
- * One event line of a trace (trace-format.md, "Lines 2..n: events"). Every event carries its 1-based
+ * One event line of a trace (docs/trace-format.md, "Events"). Every event carries its 1-based
  * {@code line} in the file (0 when built in memory) and the optional {@code seq} and {@code note}.
  */
 public sealed interface TraceEvent {

@@ -1,10 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.trace;
 
 /**
- * A trace that breaks trace-format.md: names the file, the 1-based line and a short kebab-case rule, and reads
+ * A trace that breaks docs/trace-format.md: names the file, the 1-based line and a short kebab-case rule, and reads
  * like {@code rand.jsonl:17: bad-address: "addr" must be 0x followed by hex digits, got "12ab"}.
  *
- * <p>Rules: {@code not-json}, {@code not-object}, {@code empty-trace}, {@code bad-header},
+ * <p>Rules (docs/trace-format.md, "Format errors"): {@code not-utf8}, {@code not-json}, {@code not-object},
+ * {@code empty-trace}, {@code bad-header},
  * {@code unsupported-version}, {@code bad-header-field}, {@code missing-field}, {@code bad-field-type},
  * {@code bad-address}, {@code bad-count}, {@code bad-cpu}, {@code unknown-op}, {@code bad-range},
  * {@code ret-and-bug}, {@code event-after-bug}.

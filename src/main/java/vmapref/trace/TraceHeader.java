@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.trace;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,7 +12,7 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * The header line of a trace (trace-format.md, "Line 1: the header"). {@code version} is the {@code vmaptrace}
+ * The header line of a trace (docs/trace-format.md, "The header"). {@code version} is the {@code vmaptrace}
  * field; {@code extra} holds the unknown header fields, in file order.
  *
  * <p>The constructor checks the header's own consistency and throws {@link IllegalArgumentException} naming the
@@ -37,7 +38,7 @@ public record TraceHeader(
     /** The format version this code reads and writes. */
     public static final int VERSION = 1;
 
-    /** The header fields trace-format.md defines, in the order the writer puts them. */
+    /** The header fields docs/trace-format.md defines, in the order the writer puts them. */
     public static final List<String> FIELDS = List.of("vmaptrace", "profile", "kernel", "pageSize",
             "vmallocStart", "vmallocEnd", "nrCpus", "nrCpuIds", "possibleCpus", "onlineCpus", "bitsPerLong",
             "flushes", "exclusive", "source");

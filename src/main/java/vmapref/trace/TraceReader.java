@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.trace;
 
 import com.fasterxml.jackson.core.JacksonException;
@@ -19,8 +20,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Streams a trace line by line and checks each line against trace-format.md (the header, "Line 1", then the
- * events, "Lines 2..n"). Memory is proportional to one line. Blank lines and lines whose first non-blank
+ * Streams a trace line by line and checks each line against docs/trace-format.md (the header, then the
+ * events). Memory is proportional to one line. Blank lines and lines whose first non-blank
  * character is {@code #} are skipped, also before the header. Unknown fields are ignored (unknown header fields
  * are kept in {@link TraceHeader#extra()}); every problem is a {@link TraceFormatException} naming file, line
  * and rule.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.trace;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,8 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Writes a trace in the format of trace-format.md: the header ("Line 1"), then one compact JSON object per event
- * ("Lines 2..n"), {@code \n} line ends, addresses as {@link Hex#format} strings, null fields left out. Fields come
+ * Writes a trace in the format of docs/trace-format.md: the header, then one compact JSON object per event,
+ * {@code \n} line ends, addresses as {@link Hex#format} strings, null fields left out. Fields come
  * in a fixed order: header {@code vmaptrace, profile, kernel, pageSize, vmallocStart, vmallocEnd, nrCpus,
  * nrCpuIds, possibleCpus, onlineCpus, bitsPerLong (if not 64), flushes (if true), exclusive (if true), source},
  * then the extras; events {@code op, cpu, count, addr, ret | bug, start, end, prot, seq, note}. What

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -9,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** The per-CPU vmap block cache: vb_alloc(), new_vmap_block() and vb_free() (vmalloc-notes.md 2.4-2.6, 7). */
+/** The per-CPU vmap block cache: vb_alloc(), new_vmap_block() and vb_free() (mm/vmalloc.c). */
 class BlockAllocationTest {
 
     // vb_alloc(): pages_off = VMAP_BBMAP_BITS - vb->free; vb->free -= 1 << get_order(size)

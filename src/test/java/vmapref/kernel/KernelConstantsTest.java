@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -7,7 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The constants mm/vmalloc.c derives from the build and boot facts (vmalloc-notes.md section 1). */
+/** The constants mm/vmalloc.c derives from the build and boot facts (VMAP_BBMAP_BITS, VMAP_MAX_ALLOC, lazy_max_pages()). */
 class KernelConstantsTest {
 
     static KernelConfig withNrCpus(int bitsPerLong, int nrCpus) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -5,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import vmapref.hunt.Invariants;
 
 /**
- * Test helper: the accounting invariants of vmalloc-notes.md section 6 (items 3, 7 and 8) on a
+ * Test helper: the accounting invariants of mm/vmalloc.c's vmap blocks and areas on a
  * model state, as the hunting engine checks them ({@link Invariants#state}).
  */
 public final class KernelInvariants {

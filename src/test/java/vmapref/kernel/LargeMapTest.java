@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -11,7 +12,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * vm_map_ram(count > VMAP_MAX_ALLOC): alloc_vmap_area(size, PAGE_SIZE, ...), the lazy free path, the
- * placement of new blocks and the 6.12 node pools (vmalloc-notes.md 2.11, 7).
+ * placement of new blocks and the 6.12 node pools (mm/vmalloc.c).
  */
 class LargeMapTest {
 

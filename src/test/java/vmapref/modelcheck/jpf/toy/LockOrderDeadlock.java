@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.modelcheck.jpf.toy;
 
 /** JPF toy: thread a takes FIRST then SECOND, thread b the other way round; one interleaving deadlocks. */
