@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.cli;
 
 import java.io.IOException;
@@ -34,6 +35,7 @@ import vmapref.kernel.Profile;
         // A command is a picocli @Command implementing Callable<Integer> that returns an ExitCode.
         subcommands = {
             ReplayCommand.class,
+            ExplainCommand.class,
             ExploreCommand.class,
             HuntCommand.class,
             ModelcheckCommand.class,

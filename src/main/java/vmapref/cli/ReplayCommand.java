@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.cli;
 
 import java.io.IOException;
@@ -22,7 +23,8 @@ import vmapref.trace.TraceFormatException;
         header = "Replay traces at spec, structure or exact level: one verdict line per file.",
         description = {
             "Replays traces (trace format version 1) against the model and prints one verdict line per file: "
-                    + "PASS, or FAIL naming file:line, the rule, what the model expected and what the trace did.",
+                    + "PASS, or FAIL naming file:line, the rule, what the model expected and what the trace did, ending with "
+                    + "the explain command that shows more.",
             "Levels: spec = only the abstract specification's rules; structure = also every offset inside a "
                     + "vmap block, which block serves a call, and when blocks are retired (where new blocks and "
                     + "large areas land is taken from the trace); exact = every address and every flush "
@@ -71,7 +73,8 @@ final class ReplayCommand implements Callable<Integer> {
         }
         try {
             Replayer.Verdict v = Replayer.replay(path, level);
-            out.println(v.line());
+            out.println(v.conforms() ? v.line()
+                    : v.line() + " (more: " + ExplainCommand.command(file, v.divergence().line(), level) + ")");
             return v.conforms() ? ExitCode.OK : ExitCode.VIOLATION;
         } catch (TraceFormatException e) {
             err.println(Main.oneLine(e.getMessage()));
@@ -85,7 +88,7 @@ final class ReplayCommand implements Callable<Integer> {
         }
     }
 
-    private static String reason(IOException e, Path path) {
+    static String reason(IOException e, Path path) {
         if (e instanceof NoSuchFileException) {
             return "no such file";
         }

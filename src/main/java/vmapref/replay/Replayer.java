@@ -1,10 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0-only
 package vmapref.replay;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import vmapref.check.Configs;
 import vmapref.check.SpecChecker;
 import vmapref.kernel.Call;
@@ -16,6 +20,7 @@ import vmapref.kernel.VmapBlock;
 import vmapref.kernel.Vmalloc;
 import vmapref.spec.IntervalSet;
 import vmapref.spec.Rule;
+import vmapref.spec.Spec;
 import vmapref.spec.Violation;
 import vmapref.trace.Hex;
 import vmapref.trace.TraceEvent;
@@ -24,7 +29,7 @@ import vmapref.trace.TraceHeader;
 import vmapref.trace.TraceReader;
 
 /**
- * Replays a trace (trace-format.md, version 1) at one of three levels and says whether it is what
+ * Replays a trace (docs/trace-format.md, version 1) at one of three levels and says whether it is what
  * Linux would do. Streaming: memory grows with the live state, not with the trace.
  */
 public final class Replayer {
@@ -83,16 +88,7 @@ public final class Replayer {
 
     public static Verdict replay(String name, TraceReader reader, Level level) throws IOException, TraceFormatException {
         TraceHeader h = reader.header();
-        KernelConfig cfg;
-        try {
-            cfg = Configs.kernel(h);
-        } catch (IllegalArgumentException e) {
-            throw new TraceFormatException(name, reader.headerLine(), "bad-header-field", e.getMessage());
-        }
-        if (level == Level.EXACT && !h.exclusive()) {
-            throw new TraceFormatException(name, reader.headerLine(), "not-exclusive",
-                    "the exact level predicts every address, so it needs a trace whose header says \"exclusive\":true");
-        }
+        KernelConfig cfg = config(name, reader, level);
         Run run = new Run(name, h, cfg, level);
         TraceEvent e;
         while ((e = reader.next()) != null) {
@@ -103,6 +99,105 @@ public final class Replayer {
         }
         Divergence d = run.finish(reader.lineNumber());
         return new Verdict(name, level, h.profile(), run.calls, d);
+    }
+
+    private static KernelConfig config(String name, TraceReader reader, Level level) throws TraceFormatException {
+        TraceHeader h = reader.header();
+        KernelConfig cfg;
+        try {
+            cfg = Configs.kernel(h);
+        } catch (IllegalArgumentException e) {
+            throw new TraceFormatException(name, reader.headerLine(), "bad-header-field", e.getMessage());
+        }
+        if (level == Level.EXACT && !h.exclusive()) {
+            throw new TraceFormatException(name, reader.headerLine(), "not-exclusive",
+                    "the exact level predicts every address, so it needs a trace whose header says \"exclusive\":true");
+        }
+        return cfg;
+    }
+
+    // ------------------------------------------------------------ explain's hook
+
+    /** The vmap blocks (by base page) one event created and retired in the model. */
+    public record BlockChange(Set<Long> created, Set<Long> retired) {
+    }
+
+    /**
+     * A replay stopped for {@code explain}: at the first divergence, or after line {@code until} when there is
+     * none up to it.
+     *
+     * @param verdict   the verdict so far: its divergence (or null) and the calls replayed
+     * @param line      the diverging line, else the last line replayed (at most {@code until})
+     * @param kernel    the allocator model's state just before the diverging event (else after {@code line});
+     *                  at the spec level, which does not run the allocator, it comes from a structure-level
+     *                  replay run alongside, frozen before the line where that one diverges
+     * @param kernelStoppedAt the line where that structure-level companion diverged, or 0
+     * @param spec      the specification's state at the same point (live mappings, stale pages), whatever the level
+     * @param events    the events read, up to and including {@code line}
+     * @param changes   by line, the blocks the model created and retired there (only lines that changed any)
+     * @param lastLine  the number of lines read (the whole file when the replay went to the end)
+     */
+    public record Snapshot(Verdict verdict, TraceHeader header, KernelConfig config, int line, KernelState kernel,
+                           int kernelStoppedAt, Spec spec, List<TraceEvent> events, Map<Integer, BlockChange> changes,
+                           int lastLine) {
+    }
+
+    /** Replays {@code file} at {@code level} up to its first divergence, or up to line {@code until} if > 0. */
+    public static Snapshot snapshot(Path file, Level level, int until) throws IOException, TraceFormatException {
+        String name = file.toString();
+        try (TraceReader reader = TraceReader.open(file)) {
+            TraceHeader h = reader.header();
+            KernelConfig cfg = config(name, reader, level);
+            Run run = new Run(name, h, cfg, level);
+            Run companion = level == Level.SPEC ? new Run(name, h, cfg, Level.STRUCTURE) : run;
+            SpecChecker specState = new SpecChecker(Configs.spec(cfg, h.flushes()));
+            KernelState kernel = companion.state;
+            int companionStopped = 0;
+            List<TraceEvent> events = new ArrayList<>();
+            Map<Integer, BlockChange> changes = new HashMap<>();
+            int last = reader.headerLine();
+            boolean ended = true;
+            TraceEvent e;
+            while ((e = reader.next()) != null) {
+                if (until > 0 && e.line() > until) {
+                    ended = false;
+                    break;
+                }
+                events.add(e);
+                last = e.line();
+                KernelState before = kernel;
+                Spec specBefore = specState.spec();
+                Divergence d = run.apply(e);
+                if (companion != run && companionStopped == 0 && companion.apply(e) != null) {
+                    companionStopped = e.line();
+                }
+                specState.apply(e);
+                if (d != null) {
+                    return new Snapshot(new Verdict(name, level, h.profile(), run.calls, d), h, cfg, e.line(), before,
+                            companionStopped, specBefore, events, changes, reader.lineNumber());
+                }
+                if (companionStopped == 0) {
+                    kernel = companion.state;
+                }
+                if (before.blocks() != kernel.blocks()) {
+                    Set<Long> created = new TreeSet<>(kernel.blocks().keySet());
+                    created.removeAll(before.blocks().keySet());
+                    Set<Long> retired = new TreeSet<>(before.blocks().keySet());
+                    retired.removeAll(kernel.blocks().keySet());
+                    if (!created.isEmpty() || !retired.isEmpty()) {
+                        changes.put(e.line(), new BlockChange(created, retired));
+                    }
+                }
+            }
+            Divergence d = null;
+            if (ended) {
+                last = reader.lineNumber();
+                d = run.finish(last);
+            }
+            return new Snapshot(new Verdict(name, level, h.profile(), run.calls, d), h, cfg,
+                    d != null ? d.line() : until > 0 ? (ended ? Math.min(until, last) : until) : last, kernel, companionStopped,
+                    specState.spec(), events, changes, ended ? last : reader.lineNumber());
+        }
     }
 
     /** One replay in progress. */
