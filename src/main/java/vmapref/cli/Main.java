@@ -39,6 +39,7 @@ import vmapref.kernel.Profile;
             ExploreCommand.class,
             HuntCommand.class,
             ModelcheckCommand.class,
+            DriveCommand.class,
         })
 public final class Main implements Callable<Integer> {
 

@@ -69,7 +69,7 @@ public abstract class ConformanceTest {
     /** The kit these settings make; override to check differently. */
     protected ConformanceKit kit() {
         return new ConformanceKit(new ConformanceKit.Settings(name(), profile(), level(), seed(), programs(), maxSteps(),
-                outputDir()), factory());
+                outputDir(), vmapref.hunt.Generator.Configs.ALL), factory());
     }
 
     @TestFactory
