@@ -4,7 +4,6 @@ package vmapref.drive;
 import java.io.IOException;
 import java.util.List;
 import vmapref.conformance.ConformanceKit;
-import vmapref.hunt.Generator;
 import vmapref.kernel.KernelConfig;
 
 /**
@@ -59,11 +58,6 @@ public final class Driver implements AutoCloseable {
             }
         }
         return new Result(n, child.calls(), child.children(), (System.nanoTime() - t0) / 1e9, found);
-    }
-
-    /** The generator family for a name ("all", "x86_64"). */
-    public static Generator.Configs configs(String name) {
-        return Generator.Configs.parse(name);
     }
 
     @Override
