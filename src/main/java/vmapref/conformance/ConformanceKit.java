@@ -21,6 +21,7 @@ import vmapref.hunt.Hunter;
 import vmapref.hunt.Op;
 import vmapref.hunt.Program;
 import vmapref.hunt.Property;
+import vmapref.hunt.Shrinker;
 import vmapref.kernel.KernelConfig;
 import vmapref.kernel.Profile;
 import vmapref.replay.Replayer;
@@ -460,29 +461,7 @@ public final class ConformanceKit {
     }
 
     private Program removeCalls(Program p, String rule) {
-        int chunk = Math.max(1, p.size() / 2);
-        while (true) {
-            boolean removed = false;
-            for (int start = 0; start < p.size(); ) {
-                List<Integer> drop = new ArrayList<>();
-                for (int i = start; i < Math.min(p.size(), start + chunk); i++) {
-                    drop.add(i);
-                }
-                Program next = drop.size() < p.size() ? accept(p.without(drop), rule) : null;
-                if (next != null) {
-                    p = next;
-                    removed = true;
-                } else {
-                    start += chunk;
-                }
-            }
-            if (chunk == 1 && !removed) {
-                return p;
-            }
-            if (!removed) {
-                chunk = Math.max(1, chunk / 2);
-            }
-        }
+        return Shrinker.removeCalls(p, candidate -> accept(candidate, rule));
     }
 
     private Program smallerCounts(Program p, String rule) {

@@ -85,6 +85,14 @@ public final class Shrinker {
 
     /** ddmin over the calls: remove chunks of n/2, n/4, ... 1 calls while the failure stays. */
     private Program removeCalls(Program p) {
+        return removeCalls(p, this::accept);
+    }
+
+    /**
+     * ddmin over the calls of {@code p}: remove chunks of n/2, n/4, ... 1 calls while {@code accept}
+     * takes the smaller program (it returns the program to go on from, or null to refuse it).
+     */
+    public static Program removeCalls(Program p, java.util.function.UnaryOperator<Program> accept) {
         int chunk = Math.max(1, p.size() / 2);
         while (true) {
             boolean removed = false;
@@ -93,7 +101,7 @@ public final class Shrinker {
                 for (int i = start; i < Math.min(p.size(), start + chunk); i++) {
                     drop.add(i);
                 }
-                Program next = drop.size() < p.size() ? accept(p.without(drop)) : null;
+                Program next = drop.size() < p.size() ? accept.apply(p.without(drop)) : null;
                 if (next != null) {
                     p = next;
                     removed = true;
