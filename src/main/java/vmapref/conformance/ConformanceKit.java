@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeSet;
 import vmapref.check.Configs;
 import vmapref.hunt.Execution;
 import vmapref.hunt.Generator;
@@ -465,35 +464,7 @@ public final class ConformanceKit {
     }
 
     private Program smallerCounts(Program p, String rule) {
-        for (int i = 0; i < p.size(); i++) {
-            if (!(p.op(i) instanceof Op.Map m) || m.count() <= 1) {
-                continue;
-            }
-            for (long c : smallerThan(m.count())) {
-                Program next = accept(p.with(i, m.withCount(c)), rule);
-                if (next != null) {
-                    p = next;
-                    break;
-                }
-            }
-        }
-        return p;
-    }
-
-    /** 1, powers of two and their neighbours, halves, count - 1: smallest first. */
-    private static List<Long> smallerThan(long count) {
-        TreeSet<Long> out = new TreeSet<>();
-        out.add(1L);
-        for (long q = 2; q < count; q <<= 1) {
-            out.add(q - 1);
-            out.add(q);
-            out.add(q + 1);
-        }
-        for (long h = count / 2; h > 1; h /= 2) {
-            out.add(h);
-        }
-        out.add(count - 1);
-        return out.headSet(count).stream().filter(c -> c >= 1).toList();
+        return Shrinker.smallerCounts(p, candidate -> accept(candidate, rule));
     }
 
     private Program lowerCpus(Program p, String rule) {

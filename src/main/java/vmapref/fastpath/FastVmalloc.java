@@ -154,11 +154,7 @@ public final class FastVmalloc {
     // ------------------------------------------------------------------ the block cache
 
     /** per_cpu(vmap_block_queue, cpu): fails on an index that is no possible CPU (UBSAN's array-index-out-of-bounds). */
-    BlockQueue blockQueue(int cpu) {
-        return vbq(cpu);
-    }
-
-    private BlockQueue vbq(int cpu) {
+    BlockQueue vbq(int cpu) {
         if (cpu < 0 || cpu >= vbq.length || vbq[cpu] == null) {
             throw new AssertionError("per_cpu(vmap_block_queue, " + (cpu == Block.UNSET_CPU ? "uninitialised vb->cpu" : cpu)
                     + "): index out of bounds");

@@ -121,12 +121,20 @@ public final class Shrinker {
     // ------------------------------------------------------------ counts
 
     private Program smallerCounts(Program p) {
+        return smallerCounts(p, this::accept);
+    }
+
+    /**
+     * Each map's count made as small as {@code accept} takes it (it returns the program to go on
+     * from, or null to refuse the candidate), trying {@link #candidates} smallest first.
+     */
+    public static Program smallerCounts(Program p, java.util.function.UnaryOperator<Program> accept) {
         for (int i = 0; i < p.size(); i++) {
             if (!(p.op(i) instanceof Op.Map m) || m.count() <= 1) {
                 continue;
             }
             for (long c : candidates(m.count())) {
-                Program next = accept(p.with(i, m.withCount(c)));
+                Program next = accept.apply(p.with(i, m.withCount(c)));
                 if (next != null) {
                     p = next;
                     break;

@@ -77,15 +77,15 @@ class FastPathChecksTest {
     void theQuiescentCheckSeesALostListUpdate() {
         FastVmalloc k = kernel(Profile.LINUX_6_12);
         k.vmMapRam(0, 1);
-        Block vb = k.blockQueue(0).free()[0];
-        k.blockQueue(0).del(vb); // as if a concurrent list change was lost
+        Block vb = k.vbq(0).free()[0];
+        k.vbq(0).del(vb); // as if a concurrent list change was lost
         assertThatThrownBy(k::checkQuiescent).hasMessageContaining("not on its CPU's free list");
     }
 
     @Test
     void anUninitialisedCpuIndexIsAnOutOfBoundsAccess() {
         FastVmalloc k = new FastVmalloc(FastConfig.of(Harness.config(Profile.LINUX_6_12), Set.of(Mutant.PUBLISH_BEFORE_INIT)), null);
-        assertThatThrownBy(() -> k.blockQueue(Block.UNSET_CPU)).hasMessageContaining("uninitialised vb->cpu");
+        assertThatThrownBy(() -> k.vbq(Block.UNSET_CPU)).hasMessageContaining("uninitialised vb->cpu");
     }
 
     @Test
