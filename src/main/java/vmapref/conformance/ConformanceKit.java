@@ -158,6 +158,15 @@ public final class ConformanceKit {
     record Run(List<TraceEvent> events, List<Integer> eventCall, List<String> results) {
     }
 
+    /**
+     * A factory that is told the whole program before the kit makes its calls, so that it can send
+     * them ahead (drive pipelines its requests to a child process). The kit still makes the calls one
+     * by one, in program order, skipping an unmap whose map returned NULL or was unmapped already.
+     */
+    public interface ProgramFactory extends VmapImplementation.Factory {
+        VmapImplementation create(KernelConfig config, FlushListener flushes, Program program);
+    }
+
     private final Settings settings;
     private final VmapImplementation.Factory factory;
     private Failure first;
@@ -234,7 +243,7 @@ public final class ConformanceKit {
     public Program program(long index) {
         Hunter.Settings hs = Hunter.Settings.programs(settings.profile(), null, settings.seed(), settings.maxSteps(), 1)
                 .ignoring(Set.of(Property.PROFILES_AGREE.id())).withConfigs(settings.configs());
-        Execution e = Hunter.generate(hs, index);
+        Execution e = Hunter.generate(hs, index, false); // the program and the reference's spec verdict
         Program p = e.program();
         if (e.verdict() != null) {
             p = p.prefix(e.verdict().step() - 1); // the reference itself fails there: ask nothing beyond
@@ -271,7 +280,8 @@ public final class ConformanceKit {
                 flushes.add(new TraceEvent.Flush(0, start, end, null, null, by));
             }
         };
-        VmapImplementation impl = factory.create(p.config(), listener);
+        VmapImplementation impl = factory instanceof ProgramFactory pf ? pf.create(p.config(), listener, p)
+                : factory.create(p.config(), listener);
         List<TraceEvent> events = new ArrayList<>();
         List<Integer> eventCall = new ArrayList<>();
         List<String> results = new ArrayList<>();

@@ -6,10 +6,18 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.function.Supplier;
+import vmapref.conformance.ConformanceKit;
 import vmapref.conformance.FlushListener;
 import vmapref.conformance.VmapImplementation;
+import vmapref.hunt.Op;
+import vmapref.hunt.Program;
 import vmapref.kernel.KernelConfig;
 import vmapref.trace.Hex;
 
@@ -20,7 +28,7 @@ import vmapref.trace.Hex;
  * met the failure throws {@link ChildProcess.ChildFailure}: the conformance kit records it as a crash
  * of that call, a finding like any other, shrunk like any other.
  */
-final class ProcessImplementation implements VmapImplementation.Factory, AutoCloseable {
+final class ProcessImplementation implements ConformanceKit.ProgramFactory, AutoCloseable {
     static final int PROTOCOL = 1;
     /** How long a child may take to start and answer hello (a JVM or an interpreter starting up). */
     static final long HELLO_TIMEOUT_MS = 30_000;
@@ -62,8 +70,36 @@ final class ProcessImplementation implements VmapImplementation.Factory, AutoClo
         return children;
     }
 
+    /** One call at a time: each request waits for the answer to the one before. */
     @Override
     public VmapImplementation create(KernelConfig config, FlushListener flushes) {
+        ChildProcess c = ready(config);
+        return new VmapImplementation() {
+            @Override
+            public long map(int cpu, long count) {
+                return address(call(c, () -> c.ask(mapRequest(cpu, count)), flushes, "map", true));
+            }
+
+            @Override
+            public void unmap(int cpu, long addr, long count) {
+                call(c, () -> c.ask(unmapRequest(cpu, addr, count)), flushes, "unmap", true);
+            }
+
+            @Override
+            public void aliases(int cpu) {
+                call(c, () -> c.ask(aliasesRequest(cpu)), flushes, "aliases", true);
+            }
+        };
+    }
+
+    /** The program known in advance: its requests are sent ahead of their answers ({@link Pipeline}). */
+    @Override
+    public VmapImplementation create(KernelConfig config, FlushListener flushes, Program program) {
+        return new Pipeline(ready(config), flushes, program);
+    }
+
+    /** A child booted with {@code config}: the current one after a reset when it can, else a new one. */
+    private ChildProcess ready(KernelConfig config) {
         if (child != null && canReset) {
             try {
                 expectOk(child.ask(handshake("reset", config)), "reset"); // boot again, maybe with another configuration
@@ -81,32 +117,146 @@ final class ProcessImplementation implements VmapImplementation.Factory, AutoClo
                 throw new ChildProcess.ChildFailure("child-start: " + e.getMessage());
             }
         }
-        ChildProcess c = child;
-        return new VmapImplementation() {
-            @Override
-            public long map(int cpu, long count) {
-                JsonNode a = call(c, "{\"op\":\"map\",\"cpu\":" + cpu + ",\"count\":" + count + "}", flushes, "map");
-                JsonNode addr = a.get("addr");
-                if (addr == null || addr.isNull()) {
-                    return 0;
-                }
-                if (!addr.isTextual()) {
-                    throw fail("protocol: map answered addr " + addr + ", not a \"0x...\" string or null");
-                }
-                return parseAddr(addr.asText(), "addr");
-            }
+        return child;
+    }
 
-            @Override
-            public void unmap(int cpu, long addr, long count) {
-                call(c, "{\"op\":\"unmap\",\"cpu\":" + cpu + ",\"addr\":\"" + Hex.format(addr) + "\",\"count\":" + count + "}",
-                        flushes, "unmap");
-            }
+    private static String mapRequest(int cpu, long count) {
+        return "{\"op\":\"map\",\"cpu\":" + cpu + ",\"count\":" + count + "}";
+    }
 
-            @Override
-            public void aliases(int cpu) {
-                call(c, "{\"op\":\"aliases\",\"cpu\":" + cpu + "}", flushes, "aliases");
+    private static String unmapRequest(int cpu, long addr, long count) {
+        return "{\"op\":\"unmap\",\"cpu\":" + cpu + ",\"addr\":\"" + Hex.format(addr) + "\",\"count\":" + count + "}";
+    }
+
+    private static String aliasesRequest(int cpu) {
+        return "{\"op\":\"aliases\",\"cpu\":" + cpu + "}";
+    }
+
+    /** The address a map answer gives, 0 for null. */
+    private long address(JsonNode answer) {
+        JsonNode addr = answer.get("addr");
+        if (addr == null) {
+            throw fail("protocol: a map answer without addr (null for NULL): " + cut(answer.toString()));
+        }
+        if (addr.isNull()) {
+            return 0;
+        }
+        if (!addr.isTextual()) {
+            throw fail("protocol: map answered addr " + addr + ", not a \"0x...\" string or null");
+        }
+        return parseAddr(addr.asText(), "addr");
+    }
+
+    /**
+     * One program's calls with up to {@link ChildProcess#WINDOW} requests sent ahead of their answers:
+     * the child answers in order, so latency is paid once per window rather than once per call. An
+     * unmap is sent once the answer to its map is in (the address comes with it); it is not sent at all
+     * when that map returned NULL or was unmapped already, as the kit skips it then.
+     */
+    private final class Pipeline implements VmapImplementation {
+        private final ChildProcess c;
+        private final FlushListener flushes;
+        private final Program program;
+        /** Per op: the address a map returned (0 for NULL), or -1 while its answer is to come. */
+        private final long[] returned;
+        private final boolean[] skipped;
+        /** Maps answered with an address and not unmapped, as of the requests sent so far. */
+        private final Set<Integer> live = new HashSet<>();
+        private final ArrayDeque<Integer> inFlight = new ArrayDeque<>();
+        /** Calls whose answers were read ahead of the kit's call (after the child wrote to stderr). */
+        private final ArrayDeque<Integer> read = new ArrayDeque<>();
+        private final ArrayDeque<String> readAnswers = new ArrayDeque<>();
+        /** The call blamed for the child's writing to stderr, or -1. */
+        private int stderrAt = -1;
+        private int toSend;
+        private int toCall;
+
+        Pipeline(ChildProcess c, FlushListener flushes, Program program) {
+            this.c = c;
+            this.flushes = flushes;
+            this.program = program;
+            this.returned = new long[program.size()];
+            this.skipped = new boolean[program.size()];
+            Arrays.fill(returned, -1);
+        }
+
+        @Override
+        public long map(int cpu, long count) {
+            long addr = address(call(c, () -> exchange(Op.Map.class), flushes, "map", false));
+            returned[toCall - 1] = addr;
+            if (addr != 0) {
+                live.add(toCall - 1);
             }
-        };
+            return addr;
+        }
+
+        @Override
+        public void unmap(int cpu, long addr, long count) {
+            call(c, () -> exchange(Op.Unmap.class), flushes, "unmap", false);
+        }
+
+        @Override
+        public void aliases(int cpu) {
+            call(c, () -> exchange(Op.Aliases.class), flushes, "aliases", false);
+        }
+
+        /** Sends what can go ahead, then waits for the answer to the call the kit makes now. */
+        private String exchange(Class<? extends Op> kind) {
+            if (stderrAt < 0) {
+                fill(); // decides, among others, which unmaps before this call the kit skipped
+            }
+            while (toCall < program.size() && skipped[toCall]) {
+                toCall++;
+            }
+            Integer oldest = read.isEmpty() ? inFlight.poll() : read.poll();
+            if (oldest == null || oldest != toCall || !kind.isInstance(program.op(toCall))) {
+                throw new IllegalStateException("drive: the kit called " + kind.getSimpleName() + " where the program has "
+                        + (toCall >= program.size() ? "no more calls" : "#" + (toCall + 1) + " " + program.op(toCall)));
+            }
+            String line = readAnswers.isEmpty() ? c.answer(inFlight.size()) : readAnswers.poll();
+            if (stderrAt < 0 && c.stderrBytes() > 0) {
+                // Written by this call or one sent after it: blame the last one sent, so that a program
+                // cut after the call blamed still holds the one that wrote it.
+                stderrAt = toCall;
+                while (!inFlight.isEmpty()) {
+                    stderrAt = inFlight.peek();
+                    read.add(inFlight.poll());
+                    readAnswers.add(c.answer(inFlight.size()));
+                }
+            }
+            if (stderrAt == toCall) {
+                throw fail("child-stderr: " + c.stderrSummary());
+            }
+            toCall++;
+            return line;
+        }
+
+        private void fill() {
+            int sent = 0;
+            while (toSend < program.size() && inFlight.size() < ChildProcess.WINDOW) {
+                Op op = program.op(toSend);
+                if (op instanceof Op.Unmap u) {
+                    int ref = u.ref();
+                    if (ref >= 0 && ref < toSend && program.op(ref) instanceof Op.Map && returned[ref] == -1 && !skipped[ref]) {
+                        break; // its address is in an answer still to come
+                    }
+                    if (!live.remove(ref)) {
+                        skipped[toSend++] = true;
+                        continue;
+                    }
+                    c.write(unmapRequest(u.cpu(), returned[ref], ((Op.Map) program.op(ref)).count()));
+                } else if (op instanceof Op.Map m) {
+                    c.write(mapRequest(m.cpu(), m.count()));
+                } else {
+                    c.write(aliasesRequest(op.cpu()));
+                }
+                inFlight.add(toSend++);
+                sent++;
+            }
+            if (sent > 0) {
+                c.flush();
+            }
+        }
     }
 
     private void boot(KernelConfig config) throws IOException {
@@ -143,16 +293,20 @@ final class ProcessImplementation implements VmapImplementation.Factory, AutoClo
         return h.toString();
     }
 
-    private JsonNode call(ChildProcess c, String request, FlushListener flushes, String op) {
+    /**
+     * One call: {@code exchange} sends what it must and returns the call's answer, checked here (and
+     * for a child's writing to stderr when {@code checkStderr}; a pipelined exchange checks that itself).
+     */
+    private JsonNode call(ChildProcess c, Supplier<String> exchange, FlushListener flushes, String op, boolean checkStderr) {
         if (c != child) {
             throw fail("child-exited: the child was ended by an earlier failure");
         }
         calls++;
         JsonNode a;
         try {
-            a = parse(c.ask(request), op);
+            a = parse(exchange.get(), op);
             expectOk(a, op);
-            if (child.stderrBytes() > 0) {
+            if (checkStderr && child.stderrBytes() > 0) {
                 throw fail("child-stderr: " + child.stderrSummary());
             }
         } catch (ChildProcess.ChildFailure f) {

@@ -180,10 +180,18 @@ public final class Hunter {
 
     /** Program {@code index} of the hunt, generated and run (it stops at its first failure). */
     public static Execution generate(Settings s, long index) {
+        return generate(s, index, true);
+    }
+
+    /** As above; without {@code modelChecks} only the specification is checked ({@link Execution#withoutModelChecks}). */
+    public static Execution generate(Settings s, long index, boolean modelChecks) {
         Generator g = Generator.forProgram(s.profile(), s.configs(), s.seed(), index);
         KernelConfig cfg = g.config();
         int length = g.length(s.maxSteps(), index);
         Execution e = new Execution(cfg, s.mutant(), s.ignored());
+        if (!modelChecks) {
+            e.withoutModelChecks();
+        }
         while (e.size() < length && !e.stopped()) {
             e.apply(g.next(e));
         }
