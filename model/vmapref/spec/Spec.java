@@ -229,6 +229,21 @@ public final class Spec {
         return new Result(this, null);
     }
 
+    /**
+     * A read of {@code addr} right after vm_unmap_aliases() returned ({@code capture --probe-stale}):
+     * a read that succeeded on a page no live mapping holds went through a stale TLB entry.
+     */
+    public Result probe(long addr, boolean readable) {
+        long p = addr >>> cfg.pageShift();
+        Map.Entry<Long, Long> l = live.floorEntry(p);
+        boolean mapped = l != null && l.getKey() + l.getValue() > p;
+        if (readable && !mapped) {
+            return fail(Rule.ALIASES_NO_STALE, "a read of " + hex(addr) + " right after vm_unmap_aliases() returned "
+                    + "succeeded, though no mapping holds that page: the CPU still had a stale TLB entry for it");
+        }
+        return new Result(this, null);
+    }
+
     // ------------------------------------------------------------------ crash
 
     /** A call crashed the kernel; a violation when the call was within the contract. */

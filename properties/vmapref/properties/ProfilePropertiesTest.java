@@ -51,10 +51,10 @@ class ProfilePropertiesTest {
                 "config 32-bit", "config holes", "config small range", "config big blocks", "config 2+ CPUs"}) {
             assertThat(seen.getOrDefault(k, 0L)).as("%s on %s: %s", k, p, seen).isPositive();
         }
-        assertThat(seen.getOrDefault(p == Profile.LINUX_6_12 ? "flush by reclaim_and_purge_vmap_areas"
+        assertThat(seen.getOrDefault(p.hasVmapNodes() ? "flush by reclaim_and_purge_vmap_areas"
                 : "flush by purge_vmap_area_lazy", 0L))
                 .as("purges on allocation failure: %s", seen).isPositive();
-        if (p == Profile.LINUX_6_12) {
+        if (p.hasVmapNodes()) {
             assertThat(seen.getOrDefault("pooled", 0L)).as("node pools: %s", seen).isPositive();
         }
         if (p != Profile.LINUX_4_8) {

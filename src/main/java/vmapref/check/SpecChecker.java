@@ -39,6 +39,11 @@ public final class SpecChecker {
             }
         } else if (e instanceof TraceEvent.Aliases a) {
             r = a.bug() != null ? spec.crash("vm_unmap_aliases() on CPU " + a.cpu(), true, a.bug()) : spec.aliases();
+            for (TraceEvent.Probe p : a.probes()) {
+                if (r.violation() == null) {
+                    r = r.next().probe(p.addr(), p.readable());
+                }
+            }
         } else if (e instanceof TraceEvent.Flush f) {
             r = spec.flush(f.start(), f.end());
         } else {

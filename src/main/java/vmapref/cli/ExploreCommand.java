@@ -24,7 +24,7 @@ import vmapref.trace.TraceWriter;
                     + "(NR_CPUS 8192, 256-page blocks), checks the abstract specification after every call and the "
                     + "abstraction function every --full-check-every calls and after the last, stops at the first "
                     + "violation and prints a summary.",
-            "Profiles: " + "linux-4.8, linux-6.1, linux-6.12" + ".",
+            "Profiles: " + "linux-4.8, linux-6.1, linux-6.12, linux-7.2" + ".",
             "--trace writes the run as an exclusive trace: 'vmapref replay' gives it the run's verdict at every "
                     + "level."},
         exitCodeListHeading = "%nExit codes:%n",

@@ -58,7 +58,7 @@ final class ModelcheckCommand implements Callable<Integer> {
     Mutant mutant;
 
     @Option(names = "--profile", paramLabel = "P", defaultValue = "linux-6.12", converter = Converters.ProfileConverter.class,
-            description = "linux-6.12 or linux-6.1 (default: ${DEFAULT-VALUE})")
+            description = "linux-6.12, linux-7.2 or linux-6.1 (default: ${DEFAULT-VALUE})")
     Profile profile;
 
     @Option(names = "--invocations", paramLabel = "N", defaultValue = "" + LincheckEngine.DEFAULT_INVOCATIONS,
@@ -135,8 +135,8 @@ final class ModelcheckCommand implements Callable<Integer> {
         if (harness != null && Harness.byName(harness) == null) {
             return "unknown harness '" + harness + "' (known: " + String.join(", ", Harness.names()) + ")";
         }
-        if (profile != Profile.LINUX_6_1 && profile != Profile.LINUX_6_12) {
-            return "the concurrent fast path models linux-6.1 and linux-6.12, not " + profile;
+        if (profile == Profile.LINUX_4_8) {
+            return "the concurrent fast path models linux-6.1, linux-6.12 and linux-7.2, not " + profile;
         }
         if (mutant != null && !mutant.concurrent()) {
             return "mutant " + mutant.id() + " is a sequential mutant: hunt finds it (modelcheck --list-mutants lists "

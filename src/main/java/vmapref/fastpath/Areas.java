@@ -213,8 +213,8 @@ final class Areas {
     }
 
     /**
-     * mm/vmalloc.c (6.12): decay_va_pool_node(): about a quarter of each pool, from its head; with
-     * fewer than four entries the whole pool (n_decay underflows in 6.12.117). Lock held.
+     * mm/vmalloc.c: decay_va_pool_node(): about a quarter of each pool, from its head; with fewer
+     * than four entries the whole pool in 6.12.117 (n_decay underflows), none in 7.2. Lock held.
      */
     private void decayVaPoolNode(int node, boolean fullDecay) {
         ArrayList<Area> decayed = new ArrayList<>();
@@ -223,7 +223,7 @@ final class Areas {
                 continue;
             }
             int nDecay = pool.size() >> 2;
-            int take = fullDecay || nDecay == 0 ? pool.size() : nDecay;
+            int take = fullDecay || (nDecay == 0 && !cfg.decayKeepsShortPools) ? pool.size() : nDecay;
             for (int j = 0; j < take; j++) {
                 decayed.add(pool.remove(0));
             }

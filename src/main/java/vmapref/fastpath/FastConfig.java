@@ -31,7 +31,10 @@ public final class FastConfig {
     final int nrVmapNodes;
     /** 6.4+: per-CPU hashed vmap_blocks xarrays and vb->cpu; 6.1 has one global xarray. */
     final boolean perCpuIndex;
+    /** 6.12 or 7.2. */
     final boolean is612;
+    /** 7.2's decay_va_pool_node() leaves a pool of 1 to 3 areas alone. */
+    final boolean decayKeepsShortPools;
     /**
      * Whether vm_unmap_aliases() is held to aliases-no-stale: 6.1 breaks it by design (its walk
      * misses fully used blocks, fc1e0d980037 is not in it), so there the rule is known broken.
@@ -44,8 +47,9 @@ public final class FastConfig {
     final boolean unlockedFreeCheck;
 
     private FastConfig(KernelConfig c, Set<Mutant> mutants, boolean aliasesRule) {
-        if (c.profile() != Profile.LINUX_6_1 && c.profile() != Profile.LINUX_6_12) {
-            throw new IllegalArgumentException("the concurrent fast path models linux-6.1 and linux-6.12, not " + c.profile());
+        if (c.profile() == Profile.LINUX_4_8) {
+            throw new IllegalArgumentException("the concurrent fast path models linux-6.1, linux-6.12 and linux-7.2, not "
+                    + c.profile());
         }
         for (Mutant m : mutants) {
             if (!m.concurrent()) {
@@ -78,7 +82,8 @@ public final class FastConfig {
         purgeThreshold = c.purgeThreshold();
         nrVmapNodes = c.nrVmapNodes();
         perCpuIndex = c.profile().perCpuBlockIndex();
-        is612 = c.profile() == Profile.LINUX_6_12;
+        is612 = c.profile().compareTo(Profile.LINUX_6_12) >= 0; // 7.2's block cache and locking are 6.12's
+        decayKeepsShortPools = c.profile().decayKeepsShortPools();
         checkAliasesNoStale = is612 && aliasesRule;
         wrongVbqLock = mutants.contains(Mutant.WRONG_VBQ_LOCK);
         publishBeforeInit = mutants.contains(Mutant.PUBLISH_BEFORE_INIT);

@@ -25,6 +25,9 @@ import org.pcollections.TreePMap;
  * @param freeTree  free_vmap_area_root with the kernel's shape (6.1 and 6.12 in {@link Mode#EXACT});
  *                  null on 4.8 (its busy-list allocator) and in {@link Mode#TRACE_GUIDED}, where the
  *                  trace places areas. Never changed once in a state (see {@link FreeTree}).
+ * @param released  {@link Mode#TRACE_GUIDED} only: page ranges [start, end) the traced calls' areas gave
+ *                  back to the free tree (a purge or a pool's decay) and nothing traced has taken since,
+ *                  start page to end page; empty in {@link Mode#EXACT}, where the free tree says it all
  */
 public record KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode,
                           PSortedMap<Long, VmapBlock> blocks,
@@ -35,7 +38,8 @@ public record KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode,
                           PMap<Integer, PVector<Long>> pools,
                           FreeVmapCache cache,
                           String crash,
-                          FreeTree freeTree) {
+                          FreeTree freeTree,
+                          PSortedMap<Long, Long> released) {
 
     /** How placement of new areas is decided. */
     public enum Mode {
@@ -69,6 +73,14 @@ public record KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode,
         this(cfg, mutants, mode, blocks, freeLists, areas, lazy, lazyNr, pools, cache, crash, gapTree(cfg, mode, areas));
     }
 
+    /** As the canonical constructor, with nothing {@code released}. */
+    public KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode, PSortedMap<Long, VmapBlock> blocks,
+                       PMap<Integer, PVector<Long>> freeLists, PSortedMap<Long, Va> areas, PSortedMap<Long, Va> lazy,
+                       long lazyNr, PMap<Integer, PVector<Long>> pools, FreeVmapCache cache, String crash,
+                       FreeTree freeTree) {
+        this(cfg, mutants, mode, blocks, freeLists, areas, lazy, lazyNr, pools, cache, crash, freeTree, TreePMap.empty());
+    }
+
     static FreeTree gapTree(KernelConfig cfg, Mode mode, PSortedMap<Long, Va> areas) {
         if (cfg.profile().freeVmapCacheAllocator() || mode != Mode.EXACT) {
             return null;
@@ -85,7 +97,7 @@ public record KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode,
                 TreePMap.empty(), TreePMap.empty(), 0, HashTreePMap.empty(),
                 cfg.profile().freeVmapCacheAllocator() ? FreeVmapCache.EMPTY : null, null,
                 cfg.profile().freeVmapCacheAllocator() || mode != Mode.EXACT ? null
-                        : FreeTree.boot(cfg.bitsPerLong() == 32 ? 0xffff_ffffL : -1L));
+                        : FreeTree.boot(cfg.bitsPerLong() == 32 ? 0xffff_ffffL : -1L), TreePMap.empty());
     }
 
     public boolean has(Mutant m) {

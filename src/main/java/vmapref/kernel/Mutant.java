@@ -30,16 +30,16 @@ public enum Mutant {
             "_vm_unmap_aliases() purges every empty block, even one with plenty of free space"),
     WRONG_VBQ_LOCK("wrong-vbq-lock", "8c61291fd850 \"mm: fix incorrect vbq reference in purge_fragmented_block\" (v6.10)",
             "purge_fragmented_block() unlinks a block from its owner CPU's free list under the vbq->lock of the "
-                    + "CPU whose xarray holds the block, racing the owner's list changes", Profile.LINUX_6_12),
+                    + "CPU whose xarray holds the block, racing the owner's list changes", Profile.LINUX_6_12, Profile.LINUX_7_2),
     PUBLISH_BEFORE_INIT("publish-before-init", "3e3de7947c75 \"mm: vmalloc: ensure vmap_block is initialised before adding to queue\" (v6.11)",
             "new_vmap_block() inserts the block into the xarray before vb->cpu is set; a concurrent "
-                    + "vm_unmap_aliases() indexes per_cpu(vmap_block_queue) with garbage", Profile.LINUX_6_12),
+                    + "vm_unmap_aliases() indexes per_cpu(vmap_block_queue) with garbage", Profile.LINUX_6_12, Profile.LINUX_7_2),
     ALIASES_USE_AFTER_FREE("aliases-use-after-free", "ad216c0316ad \"mm: vmalloc: prevent use after free in _vm_unmap_aliases\" (v5.13)",
             "_vm_unmap_aliases() does not skip blocks with dirty == VMAP_BBMAP_BITS, so its RCU walk reads "
-                    + "vb->va of a block whose area a concurrent purge already freed", Profile.LINUX_6_1, Profile.LINUX_6_12),
+                    + "vb->va of a block whose area a concurrent purge already freed", Profile.LINUX_6_1, Profile.LINUX_6_12, Profile.LINUX_7_2),
     UNLOCKED_FREE_CHECK("unlocked-free-check", "43d7650234c6 \"mm/vmalloc: check free space in vmap_block lockless\" (v6.5) without its re-check",
             "vb_alloc() trusts its lockless READ_ONCE(vb->free) pre-check and does not check again under vb->lock",
-            Profile.LINUX_6_12);
+            Profile.LINUX_6_12, Profile.LINUX_7_2);
 
     private final String id;
     private final String fix;

@@ -3,6 +3,7 @@ package vmapref.kernel;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.pcollections.PMap;
 import org.pcollections.PSortedMap;
 import org.pcollections.PVector;
@@ -31,6 +32,8 @@ abstract class Transaction {
     long lazyNr;
     PMap<Integer, PVector<Long>> pools;
     KernelState.FreeVmapCache cache;
+    /** {@link KernelState#released()}: TRACE_GUIDED's knowledge of the free tree. */
+    PSortedMap<Long, Long> released;
     /** free_vmap_area_root; shared with {@link #origin} until the call first changes it. */
     private FreeTree freeTree;
     private boolean freeTreeCopied;
@@ -53,6 +56,7 @@ abstract class Transaction {
         this.pools = s.pools();
         this.cache = s.cache();
         this.freeTree = s.freeTree();
+        this.released = s.released();
     }
 
     /** Whether the free tree is modelled (6.1 and 6.12 in EXACT mode). */
@@ -71,7 +75,38 @@ abstract class Transaction {
 
     KernelState freeze() {
         return new KernelState(cfg, origin.mutants(), origin.mode(), blocks, freeLists, areas, lazy, lazyNr, pools,
-                cache, null, freeTree);
+                cache, null, freeTree, released);
+    }
+
+    /** TRACE_GUIDED: [start, end) went back to the free tree (merged with released neighbours). */
+    void release(long start, long end) {
+        claim(start, end);
+        Map.Entry<Long, Long> below = released.lowerEntry(start);
+        if (below != null && below.getValue() == start) {
+            released = released.minus(below.getKey());
+            start = below.getKey();
+        }
+        Long above = released.get(end);
+        if (above != null) {
+            released = released.minus(end);
+            end = above;
+        }
+        released = released.plus(start, end);
+    }
+
+    /** TRACE_GUIDED: [start, end) is taken (by a traced call or, as a busy event says, another user). */
+    void claim(long start, long end) {
+        Map.Entry<Long, Long> e = released.lowerEntry(end);
+        while (e != null && e.getValue() > start) {
+            released = released.minus(e.getKey());
+            if (e.getKey() < start) {
+                released = released.plus(e.getKey(), start);
+            }
+            if (e.getValue() > end) {
+                released = released.plus(end, e.getValue());
+            }
+            e = released.lowerEntry(e.getKey());
+        }
     }
 
     boolean has(Mutant m) {

@@ -50,7 +50,7 @@ final class VmMapRam extends VmapBlocks {
         }
         if (pages == 0) {
             // alloc_vmap_area(): 6.12 returns -EINVAL for size 0, earlier kernels BUG_ON(!size)
-            if (profile == Profile.LINUX_6_12) {
+            if (profile.zeroCountReturnsNull()) {
                 return new Outcome.Null("alloc_vmap_area(): size 0 is -EINVAL");
             }
             throw new KernelCrash("kernel BUG at mm/vmalloc.c: alloc_vmap_area(): BUG_ON(!size)");

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 package vmapref.kernel;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.pcollections.TreePVector;
 
 /**
  * The reference implementation: vm_map_ram(), vm_unmap_ram() and vm_unmap_aliases() as pure
@@ -37,6 +39,15 @@ public final class Vmalloc {
     @FunctionalInterface
     public interface Placement {
         long place(Va.Kind kind, long pages, long alignPages);
+
+        /**
+         * Whether the trace has shown the vmalloc range running out (a NULL map, a purge on allocation
+         * failure): then reclaim_and_purge_vmap_areas() may have emptied the node pools with no flush to
+         * show for it (nothing was lazy), and a placement the pools contradict is taken as that.
+         */
+        default boolean mayHaveRunOut() {
+            return false;
+        }
     }
 
     /** A placement the model cannot accept: the trace put an area where the kernel never would. */
@@ -73,7 +84,7 @@ public final class Vmalloc {
             }
         } catch (Transaction.KernelCrash crash) {
             KernelState dead = new KernelState(s.cfg(), s.mutants(), s.mode(), s.blocks(), s.freeLists(), s.areas(),
-                    s.lazy(), s.lazyNr(), s.pools(), s.cache(), crash.getMessage(), s.freeTree());
+                    s.lazy(), s.lazyNr(), s.pools(), s.cache(), crash.getMessage(), s.freeTree(), s.released());
             return new Step(dead, new Outcome.Bug(crash.getMessage()), List.copyOf(tx.effects), tx.effects.size());
         }
         if (outcome instanceof Outcome.Rejected) {
@@ -87,27 +98,63 @@ public final class Vmalloc {
     /**
      * A traced TLB flush that no modelled call explains (other users, the drain work): lazily freed
      * areas it covers are taken as purged. Only for {@link KernelState.Mode#TRACE_GUIDED}. A flush
-     * whose note names alloc_vmap_area()'s overflow path (reclaim_and_purge_vmap_areas, or
-     * purge_vmap_area_lazy on 6.1 and 4.8, as the model's own traces say) also ran purge_fragmented_blocks_allcpus() first, so the blocks it
-     * retires are purged by this flush too. The first, failed search of such a call is not traced
-     * when its retry succeeds.
+     * that purges (one that covers a lazily freed area, or whose note names
+     * __purge_vmap_area_lazy(), its callers drain_vmap_area_work and reclaim_and_purge_vmap_areas, or
+     * 4.8's purge_vmap_area_lazy) ran __purge_vmap_area_lazy(): the node pools decay first (6.9+), then
+     * each purged area goes to its node's pool or back to the free tree, as in the model's own purge.
+     * A flush whose note names alloc_vmap_area()'s overflow path (reclaim_and_purge_vmap_areas, or
+     * purge_vmap_area_lazy on 6.1 and 4.8, as the model's own traces say) also ran
+     * purge_fragmented_blocks_allcpus() first, so the blocks it retires are purged by this flush too,
+     * and decays the pools fully. The first, failed search of such a call is not traced when its
+     * retry succeeds.
      */
     public static KernelState observeFlush(KernelState s, long startAddr, long endAddr, String note) {
         VmMapRam tx = new VmMapRam(s, null);
-        if ("reclaim_and_purge_vmap_areas".equals(note) || "purge_vmap_area_lazy".equals(note)) {
+        boolean overflow = "reclaim_and_purge_vmap_areas".equals(note) || "purge_vmap_area_lazy".equals(note);
+        if (overflow) {
             tx.purgeFragmentedBlocksAllCpus();
         }
-        for (Va va : List.copyOf(tx.lazy.values())) {
+        List<Va> covered = new ArrayList<>();
+        for (Va va : tx.lazy.values()) {
             if (Long.compareUnsigned(s.addr(va.start()), startAddr) >= 0
                     && Long.compareUnsigned(s.addr(va.end()), endAddr) <= 0) {
-                tx.lazy = tx.lazy.minus(va.start());
-                tx.lazyNr -= va.pages();
-                tx.areas = tx.areas.minus(va.start());
-                if (tx.hasFreeTree()) { // not in TRACE_GUIDED mode, where the tree is not modelled
-                    tx.freeTree().free(s.addr(va.start()), s.addr(va.end()));
-                }
+                covered.add(va);
             }
         }
+        boolean purge = !covered.isEmpty() || overflow || (note != null
+                && (note.contains("purge_vmap_area_lazy") || note.contains("drain_vmap_area_work")));
+        if (purge && s.cfg().nrVmapNodes() > 1) {
+            for (int node = 0; node < s.cfg().nrVmapNodes(); node++) {
+                tx.decayVaPoolNode(node, overflow);
+            }
+        }
+        for (Va va : covered) {
+            tx.lazy = tx.lazy.minus(va.start());
+            tx.lazyNr -= va.pages();
+            if (s.cfg().nrVmapNodes() > 1 && va.node() >= 0 && !overflow && va.pages() <= KernelConfig.MAX_VA_SIZE_PAGES) {
+                int key = KernelState.poolKey(va.node(), va.pages());
+                tx.pools = tx.pools.plus(key, tx.pools.getOrDefault(key, TreePVector.empty()).plus(0, va.start()));
+                tx.areas = tx.areas.plus(va.start(), va.with(Va.State.POOLED));
+                continue;
+            }
+            tx.areas = tx.areas.minus(va.start());
+            if (tx.hasFreeTree()) { // not in TRACE_GUIDED mode, where the tree is not modelled
+                tx.freeTree().free(s.addr(va.start()), s.addr(va.end()));
+            } else {
+                tx.release(va.start(), va.end());
+            }
+        }
+        return tx.freeze();
+    }
+
+    /**
+     * TRACE_GUIDED: a busy event after the first call: another kernel user holds [start, end) now, so
+     * an area the model held in a pool or knew to be free there was taken by it.
+     */
+    public static KernelState observeBusy(KernelState s, long startAddr, long endAddr) {
+        KernelConfig cfg = s.cfg();
+        VmMapRam tx = new VmMapRam(s, null);
+        tx.takenByOther(startAddr >>> cfg.pageShift(), (endAddr + cfg.pageSize() - 1) >>> cfg.pageShift());
         return tx.freeze();
     }
 

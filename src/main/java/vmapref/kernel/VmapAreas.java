@@ -29,7 +29,7 @@ abstract class VmapAreas extends Transaction {
      */
     Va allocVmapArea(long pages, long align, Va.Kind kind, int cpu, long count) {
         if (origin.mode() == KernelState.Mode.TRACE_GUIDED) {
-            return placeAsTold(pages, align, kind, count);
+            return placeAsTold(pages, align, kind, count, cpu);
         }
         int node = -1;
         if (cfg.nrVmapNodes() > 1) { // node_alloc()
@@ -53,7 +53,7 @@ abstract class VmapAreas extends Transaction {
                 return va;
             }
             if (purged) {
-                effects.add(new Effect.Warn(profile == Profile.LINUX_6_12
+                effects.add(new Effect.Warn(profile.hasVmapNodes()
                         ? "vmalloc_node_range for size " + addr(pages) + " failed: Address range restricted"
                         : "vmap allocation for size " + addr(pages) + " failed: use vmalloc=<size> to increase size"));
                 return null;
@@ -70,8 +70,8 @@ abstract class VmapAreas extends Transaction {
             return;
         }
         purgeFragmentedBlocksAllCpus();
-        purgeLazy(Long.MAX_VALUE, 0, profile == Profile.LINUX_6_12,
-                profile == Profile.LINUX_6_12 ? "reclaim_and_purge_vmap_areas" : "purge_vmap_area_lazy");
+        purgeLazy(Long.MAX_VALUE, 0, profile.hasVmapNodes(),
+                profile.hasVmapNodes() ? "reclaim_and_purge_vmap_areas" : "purge_vmap_area_lazy");
     }
 
     /** mm/vmalloc.c (6.9+): node_pool_del_va(): the pool's head if aligned, else rotate it to the tail. */
@@ -189,9 +189,43 @@ abstract class VmapAreas extends Transaction {
         return addr + pages > vend ? -1 : addr;
     }
 
-    /** TRACE_GUIDED: the trace says where the kernel put the area; check that it could have. */
-    Va placeAsTold(long pages, long align, Va.Kind kind, long count) {
+    /**
+     * TRACE_GUIDED: the trace says where the kernel put the area; check that it could have. What the
+     * model knows of the kernel's choice is checked too: node_alloc() takes the head of the calling
+     * CPU's node pool when it holds the size ({@code pool-reuse}; another entry of that pool is
+     * accepted, the ones before it taken by other users); an area held in a pool is in no free tree
+     * ({@code placement-pooled}); and a page-aligned search finds the lowest fit, so it never lands above
+     * a released range that fits ({@code area-lowest-fit}).
+     */
+    Va placeAsTold(long pages, long align, Va.Kind kind, long count, int cpu) {
         long start = placement == null ? -1 : placement.place(kind, pages, align);
+        int node = cfg.nrVmapNodes() > 1 ? cpu % cfg.nrVmapNodes() : -1;
+        if (node >= 0 && pages <= KernelConfig.MAX_VA_SIZE_PAGES) {
+            PVector<Long> pool = pools.get(KernelState.poolKey(node, pages));
+            if (pool != null && !pool.isEmpty() && pool.get(0) % align == 0 && start != pool.get(0)) {
+                int at = start < 0 ? -1 : pool.indexOf(start);
+                if (at < 0 && placement != null && placement.mayHaveRunOut()) {
+                    emptyPoolsSilently();
+                } else if (at < 0) {
+                    throw new Vmalloc.PlacementRejected("pool-reuse", (kind == Va.Kind.BLOCK ? "new vmap block" : "area")
+                            + " of " + pages + " pages on CPU " + cpu + " expected at 0x" + Long.toHexString(addr(pool.get(0)))
+                            + ", the head of node " + node + "'s pool of " + pages + "-page areas (node_alloc()), not "
+                            + (start < 0 ? "NULL" : "0x" + Long.toHexString(addr(start))));
+                }
+                if (at > 0) {
+                    for (int j = 0; j < at; j++) { // taken by other users of the node before this call
+                        areas = areas.minus(pool.get(j));
+                    }
+                    pools = pools.plus(KernelState.poolKey(node, pages), pool.subList(at, pool.size()));
+                }
+            }
+            Va hit = nodePoolDelVa(node, pages, align);
+            if (hit != null) {
+                Va busy = new Va(hit.start(), pages, Va.State.BUSY, kind, node, count);
+                areas = areas.plus(busy.start(), busy);
+                return busy;
+            }
+        }
         if (start < 0) {
             return null;
         }
@@ -202,6 +236,19 @@ abstract class VmapAreas extends Transaction {
         if (start < cfg.windowStartPage() || start + pages > cfg.windowEndPage()) {
             throw new Vmalloc.PlacementRejected("placement-in-range", "area at 0x" + Long.toHexString(addr(start))
                     + " of " + pages + " pages leaves VMALLOC_START..VMALLOC_END");
+        }
+        if (align == 1) {
+            for (Map.Entry<Long, Long> r : released.entrySet()) {
+                if (r.getKey() >= start) {
+                    break;
+                }
+                if (r.getValue() - r.getKey() >= pages) {
+                    throw new Vmalloc.PlacementRejected("area-lowest-fit", "area of " + pages + " pages at 0x"
+                            + Long.toHexString(addr(start)) + " lies above [0x" + Long.toHexString(addr(r.getKey())) + ", 0x"
+                            + Long.toHexString(addr(r.getValue())) + "), which traced calls gave back to the free tree "
+                            + "and which fits it: find_vmap_lowest_match() takes the lowest fit");
+                }
+            }
         }
         Map.Entry<Long, Va> e = areas.lowerEntry(start + pages);
         while (e != null && e.getValue().end() > start) {
@@ -215,19 +262,49 @@ abstract class VmapAreas extends Transaction {
                         + Long.toHexString(addr(start)) + " reuses the lazily freed area at 0x"
                         + Long.toHexString(addr(other.start())) + " before any flush purged it");
                 case POOLED -> {
-                    areas = areas.minus(other.start());
-                    for (Map.Entry<Integer, PVector<Long>> p : List.copyOf(pools.entrySet())) {
-                        if (p.getValue().contains(other.start())) {
-                            pools = pools.plus(p.getKey(), p.getValue().minus(Long.valueOf(other.start())));
-                        }
+                    if (placement != null && placement.mayHaveRunOut()) {
+                        emptyPoolsSilently();
+                        e = areas.lowerEntry(start + pages);
+                        continue;
+                    }
+                    throw new Vmalloc.PlacementRejected("placement-pooled", "area at 0x"
+                        + Long.toHexString(addr(start)) + " of " + pages + " pages on CPU " + cpu + " overlaps the area at 0x"
+                        + Long.toHexString(addr(other.start())) + ", which node " + other.node() + "'s pool holds "
+                            + "(a pooled area is in no free tree: decay_va_pool_node() has not given it back)");
+                }
+            }
+            e = areas.lowerEntry(other.start());
+        }
+        claim(start, start + pages);
+        Va va = new Va(start, pages, Va.State.BUSY, kind, node, count);
+        areas = areas.plus(start, va);
+        return va;
+    }
+
+    /** TRACE_GUIDED: reclaim_and_purge_vmap_areas() with nothing lazy: every pool decays fully, no flush. */
+    private void emptyPoolsSilently() {
+        for (int n = 0; n < cfg.nrVmapNodes(); n++) {
+            decayVaPoolNode(n, true);
+        }
+    }
+
+    /** An area another user took (a busy event after the first call): out of the pools and the released ranges. */
+    void takenByOther(long start, long end) {
+        claim(start, end);
+        Map.Entry<Long, Va> e = areas.lowerEntry(end);
+        while (e != null && e.getValue().end() > start) {
+            Va other = e.getValue();
+            if (other.state() == Va.State.POOLED) {
+                areas = areas.minus(other.start());
+                for (Map.Entry<Integer, PVector<Long>> p : List.copyOf(pools.entrySet())) {
+                    if (p.getValue().contains(other.start())) {
+                        PVector<Long> left = p.getValue().minus(Long.valueOf(other.start()));
+                        pools = left.isEmpty() ? pools.minus(p.getKey()) : pools.plus(p.getKey(), left);
                     }
                 }
             }
             e = areas.lowerEntry(other.start());
         }
-        Va va = new Va(start, pages, Va.State.BUSY, kind, -1, count);
-        areas = areas.plus(start, va);
-        return va;
     }
 
     /** mm/vmalloc.c: free_vmap_area_noflush(): onto the lazy list; a drain once lazy_max_pages() is passed. */
@@ -294,8 +371,10 @@ abstract class VmapAreas extends Transaction {
             }
         }
         lazy = TreePMap.empty();
-        if (hasFreeTree()) {
-            if (profile == Profile.LINUX_6_12) {
+        if (!hasFreeTree()) { // TRACE_GUIDED: what the tree now holds again
+            global.forEach(list -> list.forEach(va -> release(va.start(), va.end())));
+        } else {
+            if (profile.hasVmapNodes()) {
                 // node by node, reclaim_list_global(&local_list): the reverse of the node's address order
                 // (the model runs the purge helpers' nodes in order; the kernel may run them concurrently)
                 for (ArrayDeque<Va> local : global) {
@@ -312,10 +391,10 @@ abstract class VmapAreas extends Transaction {
     }
 
     /**
-     * mm/vmalloc.c (6.12): decay_va_pool_node(): about a quarter of each pool, from its head, goes
-     * back to the free tree. With fewer than four entries n_decay starts at 0 and the
-     * {@code if (!--n_decay) break;} test never fires, so the whole pool goes (as in 6.12.117).
-     * The decayed areas go back to the free tree.
+     * mm/vmalloc.c: decay_va_pool_node(): about a quarter of each pool, from its head (the newest),
+     * goes back to the free tree; all of it on a full decay. In 6.12.117, with fewer than four entries
+     * n_decay starts at 0 and the {@code if (!--n_decay) break;} test never fires, so the whole pool
+     * goes; 7.2 takes {@code len >> 2}, so such a pool stays ({@link Profile#decayKeepsShortPools()}).
      */
     void decayVaPoolNode(int node, boolean fullDecay) {
         List<Va> decayed = new ArrayList<>();
@@ -326,7 +405,10 @@ abstract class VmapAreas extends Transaction {
                 continue;
             }
             int nDecay = pool.size() >> 2;
-            int take = fullDecay || nDecay == 0 ? pool.size() : nDecay;
+            int take = fullDecay || (nDecay == 0 && !profile.decayKeepsShortPools()) ? pool.size() : nDecay;
+            if (take == 0) {
+                continue;
+            }
             for (int j = 0; j < take; j++) {
                 decayed.add(areas.get(pool.get(j)));
                 areas = areas.minus(pool.get(j));
@@ -335,6 +417,8 @@ abstract class VmapAreas extends Transaction {
         }
         if (hasFreeTree()) { // merge_or_add_vmap_area() into decay_root, then reclaim_list_global(&decay_list)
             returnCoalescedToFreeTree(decayed);
+        } else {
+            decayed.forEach(va -> release(va.start(), va.end()));
         }
     }
 

@@ -16,6 +16,7 @@ import vmapref.kernel.Effect;
 import vmapref.kernel.KernelConfig;
 import vmapref.kernel.KernelState;
 import vmapref.kernel.Outcome;
+import vmapref.kernel.Va;
 import vmapref.kernel.VmapBlock;
 import vmapref.kernel.Vmalloc;
 import vmapref.spec.IntervalSet;
@@ -210,6 +211,8 @@ public final class Replayer {
         long calls;
         /** Flushes traced since the previous call. */
         final List<TraceEvent.Flush> window = new ArrayList<>();
+        /** The trace has shown the range running out: a NULL map, or a purge on allocation failure. */
+        boolean ranOut;
         /** exact: flushes the model did after the previous call returned. */
         List<Effect.Flush> pendingAfter = List.of();
 
@@ -231,6 +234,9 @@ public final class Replayer {
                 return v == null ? null : new Divergence(e.line(), v.rule().id(), v.rule().statement(), v.message());
             }
             if (e instanceof TraceEvent.Busy b) {
+                if (level == Level.STRUCTURE && calls > 0) {
+                    state = Vmalloc.observeBusy(state, b.start(), b.end());
+                }
                 if (level == Level.EXACT && calls == 0) {
                     try {
                         state = Vmalloc.reserve(state, b.start(), b.end());
@@ -241,10 +247,7 @@ public final class Replayer {
                 return null;
             }
             if (e instanceof TraceEvent.Flush f) {
-                window.add(f);
-                if (level == Level.STRUCTURE) {
-                    state = Vmalloc.observeFlush(state, f.start(), f.end(), f.note());
-                }
+                window.add(f); // at structure level observed when the next call comes (structureCall)
                 spec.apply(e);
                 return null;
             }
@@ -265,8 +268,23 @@ public final class Replayer {
 
         Divergence structureCall(TraceEvent e) {
             Call call = toCall(e);
+            observeWindow(e);
             Long told = e instanceof TraceEvent.Map m ? m.ret() : null;
-            Vmalloc.Placement placement = (kind, pages, align) -> told == null ? -1 : told >>> cfg.pageShift();
+            boolean ranOutBefore = ranOut;
+            Vmalloc.Placement placement = new Vmalloc.Placement() {
+                @Override
+                public long place(Va.Kind kind, long pages, long align) {
+                    return told == null ? -1 : told >>> cfg.pageShift();
+                }
+
+                @Override
+                public boolean mayHaveRunOut() {
+                    return ranOutBefore || told == null;
+                }
+            };
+            if (e instanceof TraceEvent.Map m && m.ret() == null && m.bug() == null && m.count() > 0) {
+                ranOut = true;
+            }
             KernelState before = state;
             Vmalloc.Step step;
             try {
@@ -287,6 +305,33 @@ public final class Replayer {
             }
             state = step.state();
             return d;
+        }
+
+        /**
+         * The flushes since the previous call, as purges by others (Vmalloc.observeFlush), but for a
+         * vm_unmap_aliases() its own flush, the last one on its CPU that no worker did (a note naming
+         * drain_vmap_area_work or a kworker): the model's call does that purge itself.
+         */
+        void observeWindow(TraceEvent e) {
+            for (TraceEvent.Flush f : window) {
+                ranOut |= "reclaim_and_purge_vmap_areas".equals(f.note()) || "purge_vmap_area_lazy".equals(f.note());
+            }
+            int own = -1;
+            if (e instanceof TraceEvent.Aliases a) {
+                for (int i = window.size() - 1; i >= 0 && own < 0; i--) {
+                    TraceEvent.Flush f = window.get(i);
+                    boolean worker = f.note() != null && (f.note().contains("drain_vmap_area_work") || f.note().contains("kworker"));
+                    if ((f.cpu() == null || f.cpu() == a.cpu()) && !worker) {
+                        own = i;
+                    }
+                }
+            }
+            for (int i = 0; i < window.size(); i++) {
+                if (i != own) {
+                    TraceEvent.Flush f = window.get(i);
+                    state = Vmalloc.observeFlush(state, f.start(), f.end(), f.note());
+                }
+            }
         }
 
         /** The traced flushes before vm_unmap_aliases() returned must cover what the model flushes. */

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 package vmapref.trace;
 
+import java.util.List;
+
 /**
  * One event line of a trace (docs/trace-format.md, "Events"). Every event carries its 1-based
  * {@code line} in the file (0 when built in memory) and the optional {@code seq} and {@code note}.
@@ -72,7 +74,19 @@ public sealed interface TraceEvent {
     }
 
     /** {@code vm_unmap_aliases()}; {@code bug != null} if it crashed. */
-    record Aliases(int line, int cpu, String bug, Long seq, String note) implements TraceEvent {
+    /**
+     * {@code probes}: what a capture read right after the call returned, one entry per range unmapped
+     * before it (empty when not probed; docs/trace-format.md, "Probes").
+     */
+    record Aliases(int line, int cpu, String bug, Long seq, String note, List<Probe> probes) implements TraceEvent {
+        public Aliases {
+            probes = probes == null ? List.of() : List.copyOf(probes);
+        }
+
+        public Aliases(int line, int cpu, String bug, Long seq, String note) {
+            this(line, cpu, bug, seq, note, List.of());
+        }
+
         @Override
         public String op() {
             return "aliases";
@@ -123,5 +137,9 @@ public sealed interface TraceEvent {
     /** An in-memory busy range {@code [start, end)}. */
     static Busy busy(long start, long end) {
         return new Busy(0, start, end, null, null);
+    }
+
+    /** A read of the first byte of {@code addr} (copy_from_kernel_nofault()): whether it succeeded. */
+    record Probe(long addr, boolean readable) {
     }
 }

@@ -280,7 +280,7 @@ public final class TraceReader implements AutoCloseable {
                 return new TraceEvent.Unmap(lineNo, cpu, addr, count, text(o, "bug", false), seq, note);
             }
             case "aliases":
-                return new TraceEvent.Aliases(lineNo, cpu(o, true), text(o, "bug", false), seq, note);
+                return new TraceEvent.Aliases(lineNo, cpu(o, true), text(o, "bug", false), seq, note, probes(o));
             case "flush": {
                 long[] r = range(o);
                 Integer cpu = optional(o, "cpu") == null ? null : cpu(o, false);
@@ -294,6 +294,29 @@ public final class TraceReader implements AutoCloseable {
                 throw error("unknown-op", "unknown op " + show(o.get("op"))
                         + " (expected map, unmap, aliases, flush or busy)");
         }
+    }
+
+    /** An aliases event's optional {@code probes}: [{"addr":"0x...","readable":true}, ...]. */
+    private List<TraceEvent.Probe> probes(ObjectNode o) throws TraceFormatException {
+        JsonNode v = optional(o, "probes");
+        if (v == null) {
+            return List.of();
+        }
+        if (!v.isArray()) {
+            throw error("bad-field-type", "\"probes\" must be an array of {\"addr\", \"readable\"} objects, not " + show(v));
+        }
+        List<TraceEvent.Probe> out = new ArrayList<>();
+        for (JsonNode p : v) {
+            if (!(p instanceof ObjectNode po)) {
+                throw error("bad-field-type", "a probe must be an object with \"addr\" and \"readable\", not " + show(p));
+            }
+            JsonNode readable = po.get("readable");
+            if (readable == null || !readable.isBoolean()) {
+                throw error("bad-field-type", "a probe's \"readable\" must be true or false");
+            }
+            out.add(new TraceEvent.Probe(address(po, "addr"), readable.booleanValue()));
+        }
+        return out;
     }
 
     private int cpu(ObjectNode o, boolean required) throws TraceFormatException {

@@ -93,6 +93,12 @@ public final class TraceWriter implements AutoCloseable, Flushable {
         } else if (e instanceof TraceEvent.Aliases a) {
             o.put("cpu", a.cpu());
             putIfPresent(o, "bug", a.bug());
+            if (!a.probes().isEmpty()) {
+                com.fasterxml.jackson.databind.node.ArrayNode ps = o.putArray("probes");
+                for (TraceEvent.Probe p : a.probes()) {
+                    ps.addObject().put("addr", Hex.format(p.addr())).put("readable", p.readable());
+                }
+            }
         } else if (e instanceof TraceEvent.Flush f) {
             if (f.cpu() != null) {
                 o.put("cpu", f.cpu());

@@ -95,6 +95,24 @@ class ExecutionTest {
         assertThat(Report.listing(e)).contains("1. cpu0 map(100000) -> NULL").contains("6. cpu0 map(0) -> crash: ");
     }
 
+    /** 7.2 beside 6.12 on one CPU: no pools, so they agree throughout, aliases included; a broken side is seen. */
+    @Test
+    void profilesAgreeHolds72To612ThroughAliases() {
+        Op[] ops = {new Op.Map(0, 100), new Op.Map(0, 100), new Op.Unmap(0, 0), new Op.Aliases(0), new Op.Aliases(0),
+            new Op.Map(0, 100), new Op.Map(0, 64), new Op.Map(0, 1)};
+        Execution plain = Execution.run(program(Profile.LINUX_7_2, ops), null, Set.of());
+        assertThat(plain.verdict()).isNull();
+        assertThat(plain.profilesCompared()).isEqualTo(ops.length);
+        KernelConfig cfg = KernelConfig.x86_64(Profile.LINUX_7_2, 1);
+        Execution e = new Execution(cfg, null, Set.of(),
+                KernelState.boot(cfg.withProfile(Profile.LINUX_6_12), Set.of(Mutant.NEW_BLOCK_AT_LIST_HEAD), KernelState.Mode.EXACT));
+        for (Op op : new Op[] {new Op.Map(0, 64), new Op.Map(0, 64), new Op.Map(0, 64), new Op.Map(0, 1),
+            new Op.Map(0, 64), new Op.Map(0, 1)}) {
+            e.apply(op);
+        }
+        assertThat(e.verdict().kind()).isEqualTo("profiles-agree");
+    }
+
     @Test
     void profilesAgreeComparesWithTheOtherProfileUntilAliases() {
         Op[] ops = {new Op.Map(0, 64), new Op.Map(0, 64), new Op.Map(0, 64), new Op.Map(0, 1), new Op.Map(0, 64),

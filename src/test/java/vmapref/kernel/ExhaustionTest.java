@@ -23,7 +23,7 @@ class ExhaustionTest {
     }
 
     static String purgeBy(Profile p) {
-        return p == Profile.LINUX_6_12 ? "reclaim_and_purge_vmap_areas" : "purge_vmap_area_lazy";
+        return p.hasVmapNodes() ? "reclaim_and_purge_vmap_areas" : "purge_vmap_area_lazy";
     }
 
     @ParameterizedTest

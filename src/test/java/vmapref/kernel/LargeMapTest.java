@@ -171,6 +171,48 @@ class LargeMapTest {
         assertThat(k.map(0, 100)).as("CPU 0's node pool").isEqualTo(a);
     }
 
+    // decay_va_pool_node() at the next purge: 6.12.117 empties a pool of 1 to 3 areas (n_decay underflows),
+    // 7.2 takes len >> 2 = 0 of it (the pooldecay-smp2 traces of both kernels show this)
+    @ParameterizedTest
+    @EnumSource(value = Profile.class, names = {"LINUX_6_12", "LINUX_7_2"})
+    void theSecondPurgeDecaysAShortPoolOn612Only(Profile p) {
+        KernelDriver k = KernelDriver.boot(p, 2);
+        long a = k.map(0, 100);
+        k.map(0, 100);
+        k.unmap(0, a, 100);
+        k.aliases();
+        assertThat(k.state().areas().get(a >>> 12).state()).isEqualTo(Va.State.POOLED);
+        k.aliases();
+        if (p == Profile.LINUX_6_12) {
+            assertThat(k.state().areas()).as("decayed back to the free tree").doesNotContainKey(a >>> 12);
+            assertThat(k.map(1, 100)).as("CPU 1 gets it as the lowest fit").isEqualTo(a);
+        } else {
+            assertThat(k.state().areas().get(a >>> 12).state()).as("7.2 keeps it").isEqualTo(Va.State.POOLED);
+            assertThat(k.map(1, 100)).as("CPU 1 gets a fresh range").isNotEqualTo(a);
+            assertThat(k.map(0, 100)).as("CPU 0 gets it from node 0's pool").isEqualTo(a);
+        }
+    }
+
+    // 7.2 decays len >> 2 from the head (the newest) and keeps the rest: 8 -> 6 -> 5 -> 4 -> 3 -> 3
+    @Test
+    void linux72DecaysAQuarterAndKeepsThreeForever() {
+        KernelDriver k = KernelDriver.boot(Profile.LINUX_7_2, 2);
+        long[] m = new long[9];
+        for (int i = 0; i < 9; i++) {
+            m[i] = k.map(0, 100);
+        }
+        for (int i = 0; i < 8; i++) {
+            k.unmap(0, m[i], 100);
+        }
+        k.aliases();
+        int[] expected = {8, 6, 5, 4, 3, 3, 3};
+        for (int round = 0; round < expected.length; round++) {
+            long pooled = k.state().areas().values().stream().filter(v -> v.state() == Va.State.POOLED).count();
+            assertThat(pooled).as("after %d more purges", round).isEqualTo(expected[round]);
+            k.aliases();
+        }
+    }
+
     @Test
     void linux612PoolsOnlyHoldAreasOfTheSameSize() {
         KernelDriver k = KernelDriver.boot(Profile.LINUX_6_12, 2);

@@ -85,7 +85,7 @@ class RealTracesTest {
             readCounts(f).forEach((op, n) -> total.merge(op, n, Long::sum));
         }
         assertThat(total).containsExactlyInAnyOrderEntriesOf(
-                Map.of("map", 4596L, "unmap", 4596L, "aliases", 196L, "flush", 202L, "busy", 772L));
+                Map.of("map", 6047L, "unmap", 6047L, "aliases", 273L, "flush", 307L, "busy", 1271L));
     }
 
     @Test
