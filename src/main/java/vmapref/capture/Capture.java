@@ -114,7 +114,8 @@ public final class Capture {
             copyResource("capture/module/" + f, src.resolve(f));
         }
         say.accept("building vmapref_capture.ko against " + k.build() + (k.chroot() != null ? " in " + k.chroot() : ""));
-        List<String> args = List.of("-C", k.build().toString(), "M=" + (k.chroot() != null ? "/build/" + id : src), "modules");
+        List<String> args = List.of("-C", k.build().toString(), "M=" + (k.chroot() != null ? "/build/" + id : src),
+                "CONFIG_DEBUG_INFO_BTF_MODULES=", "modules"); // no BTF for the module: it needs pahole, and nothing reads it
         Host.Result r;
         if (k.chroot() != null) {
             r = Chroot.make(k.chroot(), args, 600);
