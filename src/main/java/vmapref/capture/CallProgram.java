@@ -63,6 +63,10 @@ public record CallProgram(List<Op> ops, String origin) {
             }
         } catch (TraceFormatException e) {
             throw new CaptureException("cannot read the program: " + e.getMessage());
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new CaptureException("cannot read the program " + file + ": no such file");
+        } catch (IOException e) {
+            throw new CaptureException("cannot read the program " + file + ": " + e.getMessage());
         }
         if (ops.isEmpty()) {
             throw new CaptureException(file + ": the trace has no calls to run");

@@ -165,6 +165,7 @@ public final class Capture {
         Path initrd = run.resolve("initrd.gz");
         Host.check(List.of("sh", "-c", "cd \"$1\" && find . | cpio -o -H newc --quiet | gzip -1 > \"$2\"", "sh",
                 stage.toString(), initrd.toString()), null, 120, "cannot pack the initramfs");
+        Host.run(List.of("rm", "-rf", stage.toString()), null, 60);
         return initrd;
     }
 
