@@ -191,17 +191,17 @@ public final class Capture {
                     break;
                 }
                 double s = (System.nanoTime() - start) / 1e9;
-                if (!booted) {
-                    booted = read(console).contains(GuestLog.MARK + "boot");
-                    if (!booted && s > Math.min(BOOT_SECONDS, timeout)) {
-                        q.destroyForcibly().waitFor();
-                        return null;
-                    }
-                }
                 if (s > timeout) {
                     q.destroyForcibly().waitFor();
                     throw new CaptureException("the guest did not finish within " + timeout + " s and was ended "
                             + "(console: " + console + "); a longer --timeout may help");
+                }
+                if (!booted) {
+                    booted = read(console).contains(GuestLog.MARK + "boot");
+                    if (!booted && s > BOOT_SECONDS) { // stalled early in boot: like dying there
+                        q.destroyForcibly().waitFor();
+                        return null;
+                    }
                 }
             }
         } catch (InterruptedException e) {

@@ -26,7 +26,6 @@ import vmapref.kernel.Profile;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class KernelCaptureTest {
 
-    @TempDir
     Path tmp;
     Path hunt;
 
@@ -39,7 +38,8 @@ class KernelCaptureTest {
     }
 
     @BeforeAll
-    void huntTheStaleTlbCounterexample() {
+    void huntTheStaleTlbCounterexample(@TempDir Path dir) {
+        tmp = dir;
         hunt = tmp.resolve("hunt-linux-6.1.jsonl");
         MainTestAccess.Run r = MainTestAccess.run("hunt", "--profile", "linux-6.1", "--configs", "x86_64", "--seed", "1",
                 "--out", hunt.toString());
