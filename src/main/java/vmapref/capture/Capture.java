@@ -90,13 +90,13 @@ public final class Capture {
             }
         }
         if (console0 == null) {
-            throw new CaptureException("the guest died early in boot twice (console: " + console + ")");
+            throw new CaptureException("the guest died early in boot twice (console: " + show(console) + ")");
         }
         GuestLog log;
         try {
             log = GuestLog.parse(console0);
         } catch (CaptureException e) {
-            throw new CaptureException(e.getMessage() + " (console: " + console + ")", e.detail());
+            throw new CaptureException(e.getMessage() + " (console: " + show(console) + ")", e.detail());
         }
         String source = k.label() + " under qemu-system-x86_64 -accel tcg -smp " + o.smp() + " -m " + MEMORY_MB + ", "
                 + (o.kaslr() ? "kaslr" : "nokaslr") + ", no_hash_pointers, vmapref_capture.ko kthreads bound per CPU; "
@@ -113,7 +113,7 @@ public final class Capture {
         for (String f : List.of("vmapref_capture.c", "Kbuild")) {
             copyResource("capture/module/" + f, src.resolve(f));
         }
-        say.accept("building vmapref_capture.ko against " + k.build() + (k.chroot() != null ? " in " + k.chroot() : ""));
+        say.accept("building vmapref_capture.ko against " + show(k.build()) + (k.chroot() != null ? " in " + show(k.chroot()) : ""));
         List<String> args = List.of("-C", k.build().toString(), "M=" + (k.chroot() != null ? "/build/" + id : src),
                 "CONFIG_DEBUG_INFO_BTF_MODULES=", "modules"); // no BTF for the module: it needs pahole, and nothing reads it
         Host.Result r;
@@ -194,7 +194,7 @@ public final class Capture {
                 if (s > timeout) {
                     q.destroyForcibly().waitFor();
                     throw new CaptureException("the guest did not finish within " + timeout + " s and was ended "
-                            + "(console: " + console + "); a longer --timeout may help");
+                            + "(console: " + show(console) + "); a longer --timeout may help");
                 }
                 if (!booted) {
                     booted = read(console).contains(GuestLog.MARK + "boot");
@@ -220,6 +220,13 @@ public final class Capture {
             return null;
         }
         return text;
+    }
+
+    /** A path for messages: under the home directory as ~/... */
+    public static String show(Path p) {
+        String home = System.getProperty("user.home");
+        String s = p.toAbsolutePath().normalize().toString();
+        return home != null && !home.equals("/") && s.startsWith(home + "/") ? "~" + s.substring(home.length()) : p.toString();
     }
 
     private static String read(Path f) throws IOException {

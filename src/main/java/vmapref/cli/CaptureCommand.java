@@ -113,8 +113,9 @@ final class CaptureCommand implements Callable<Integer> {
                 o.flush();
             });
             TraceBuilder.Summary s = r.summary();
-            o.println(String.format(Locale.ROOT, "captured %d calls, %d flushes, %d busy areas from %s (profile %s) in "
-                    + "%.0f s%s", s.calls(), s.flushes(), s.busy(), s.kernel(), s.profile(), r.seconds(),
+            o.println(String.format(Locale.ROOT, "captured %s, %s, %s from %s (profile %s) in %.0f s%s",
+                    HuntCommand.plural(s.calls(), "call"), HuntCommand.plural(s.flushes(), "flush").replace("flushs", "flushes"),
+                    HuntCommand.plural(s.busy(), "busy area"), s.kernel(), s.profile(), r.seconds(),
                     r.boots() > 1 ? " (" + r.boots() + " boots)" : ""));
             if (!s.flushesComplete()) {
                 o.println("warning: kretprobes missed flushes; the trace does not promise \"flushes\"");
