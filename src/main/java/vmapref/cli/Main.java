@@ -40,6 +40,7 @@ import vmapref.kernel.Profile;
             HuntCommand.class,
             ModelcheckCommand.class,
             DriveCommand.class,
+            CaptureCommand.class,
         })
 public final class Main implements Callable<Integer> {
 

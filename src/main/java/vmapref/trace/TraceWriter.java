@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 package vmapref.trace;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Flushable;
@@ -9,6 +10,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * Writes a trace in the format of docs/trace-format.md: the header, then one compact JSON object per event,
@@ -69,6 +71,14 @@ public final class TraceWriter implements AutoCloseable, Flushable {
 
     /** Writes one event; the header must have been written. */
     public void event(TraceEvent e) throws IOException {
+        event(e, Map.of());
+    }
+
+    /**
+     * Writes one event followed by {@code more} fields, a compatible extension readers ignore (such as the
+     * {@code "probes"} of an aliases event written by capture --probe-stale, docs/trace-format.md).
+     */
+    public void event(TraceEvent e, Map<String, JsonNode> more) throws IOException {
         if (!headerWritten) {
             throw new IllegalStateException("write the header before any event");
         }
@@ -113,6 +123,7 @@ public final class TraceWriter implements AutoCloseable, Flushable {
             o.put("seq", e.seq());
         }
         putIfPresent(o, "note", e.note());
+        o.setAll(more);
         line(o);
     }
 
