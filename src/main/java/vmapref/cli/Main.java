@@ -40,6 +40,7 @@ import vmapref.kernel.Profile;
             HuntCommand.class,
             ModelcheckCommand.class,
             DriveCommand.class,
+            RenderCommand.class,
         })
 public final class Main implements Callable<Integer> {
 

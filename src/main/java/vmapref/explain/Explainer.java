@@ -404,7 +404,7 @@ public final class Explainer {
     }
 
     /** One event as readable text. */
-    static String describe(TraceEvent e) {
+    public static String describe(TraceEvent e) {
         String seq = e.seq() == null ? "" : " (seq " + e.seq() + ")";
         if (e instanceof TraceEvent.Map m) {
             String r = m.bug() != null ? "crashed: " + m.bug() : m.ret() == null ? "NULL" : Hex.format(m.ret());
