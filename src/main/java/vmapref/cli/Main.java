@@ -41,6 +41,7 @@ import vmapref.kernel.Profile;
             ModelcheckCommand.class,
             DriveCommand.class,
             RenderCommand.class,
+            StudyCommand.class,
         })
 public final class Main implements Callable<Integer> {
 

@@ -26,7 +26,8 @@ public final class Render {
     public enum Picture { RANGE, TIMELINE }
 
     /** What was drawn: the replay it rests on and a one-line summary. */
-    public record Result(Picture picture, Replayer.Verdict verdict, int line, int lastLine, String summary) {
+    public record Result(Picture picture, Replayer.Verdict verdict, int line, int lastLine, String summary,
+                         TimelineView timeline) {
     }
 
     /** The picture could not be written (the message says why). */
@@ -50,11 +51,11 @@ public final class Render {
         Canvas.Format format = Canvas.Format.of(out.toString());
         Replayer.Snapshot s = Replayer.snapshot(trace, level, line, mutants, null);
         if (line > s.lastLine()) {
-            return new Result(Picture.RANGE, s.verdict(), line, s.lastLine(), null);
+            return new Result(Picture.RANGE, s.verdict(), line, s.lastLine(), null, null);
         }
         RangeView v = rangeView(s, line, mutants);
         RangePainter.paint(v, format, out);
-        return new Result(Picture.RANGE, s.verdict(), s.line(), s.lastLine(), v.title());
+        return new Result(Picture.RANGE, s.verdict(), s.line(), s.lastLine(), v.title(), null);
     }
 
     /** The range view of a snapshot (what {@link #range} draws). */
@@ -117,13 +118,22 @@ public final class Render {
             view[0].after(e, k);
         });
         TimelineView v = view[0] == null ? new TimelineView(s.config()) : view[0];
-        caption(v, s.verdict(), mutants);
+        caption(v, s.verdict().file(), s.verdict().level(), s.verdict().divergence(), mutants);
         TimelinePainter.paint(v, format, out);
-        return new Result(Picture.TIMELINE, s.verdict(), s.line(), s.lastLine(), v.title());
+        return new Result(Picture.TIMELINE, s.verdict(), s.line(), s.lastLine(), v.title(), v);
     }
 
-    /** The title and notes of a timeline of {@code verdict}'s trace. */
-    static void caption(TimelineView v, Replayer.Verdict verdict, Set<Mutant> mutants) {
+    /**
+     * Draws a timeline built outside a replay (the model's own run of {@code file}, which the timeline picture of
+     * that trace at the exact level shows the same way).
+     */
+    public static void timeline(TimelineView v, String file, Set<Mutant> mutants, Path out) throws IOException {
+        caption(v, file, Replayer.Level.EXACT, null, mutants);
+        TimelinePainter.paint(v, Canvas.Format.of(out.toString()), out);
+    }
+
+    /** The title and notes of a timeline of {@code file}, replayed at {@code level} up to {@code d} (or the end). */
+    static void caption(TimelineView v, String file, Replayer.Level level, Replayer.Divergence d, Set<Mutant> mutants) {
         KernelConfig cfg = v.cfg();
         List<String> notes = new ArrayList<>();
         notes.add(configLine(cfg, mutants) + ".");
@@ -139,13 +149,14 @@ public final class Render {
                     + " of the window).";
         }
         notes.add(v.calls() + " calls; the most held " + Units.size(v.maxHeld(), cfg) + ", the most live "
-                + Units.size(v.maxLive(), cfg) + ". " + nullText);
-        if (verdict.divergence() != null) {
-            notes.add("The replay (" + verdict.level().id() + " level) stopped at line " + verdict.divergence().line() + " ("
-                    + verdict.divergence().rule() + "): the picture ends there.");
-            v.stoppedAt(verdict.divergence().line());
+                + Units.size(v.maxLive(), cfg) + ".");
+        notes.add(nullText);
+        if (d != null) {
+            notes.add("The replay (" + level.id() + " level) stopped at line " + d.line() + " (" + d.rule()
+                    + "): the picture ends there.");
+            v.stoppedAt(d.line());
         }
-        v.caption("Address space held and live data over " + verdict.file(), notes);
+        v.caption("Address space held and live data over " + file, notes);
     }
 
     static String configLine(KernelConfig cfg, Set<Mutant> mutants) {

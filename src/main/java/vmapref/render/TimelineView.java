@@ -50,6 +50,11 @@ public final class TimelineView {
 
     /** Records event {@code e}, replayed with state {@code k} after it (a Replayer.Observer). */
     public void after(TraceEvent e, KernelState k) {
+        after(e, e.line(), k);
+    }
+
+    /** Records event {@code e}, which is (or will be) on trace line {@code line}, with state {@code k} after it. */
+    public void after(TraceEvent e, int line, KernelState k) {
         if (!e.isCall()) {
             return;
         }
@@ -71,10 +76,10 @@ public final class TimelineView {
         }
         held[calls] = lastHeld;
         live[calls] = livePages;
-        lines[calls] = e.line();
+        lines[calls] = line;
         calls++;
         if (e instanceof TraceEvent.Map m && m.ret() == null && m.bug() == null) {
-            nulls.add(new NullCall(calls, e.line(), m.count(), lastHeld, livePages));
+            nulls.add(new NullCall(calls, line, m.count(), lastHeld, livePages));
         }
     }
 
@@ -124,6 +129,24 @@ public final class TimelineView {
             m = Math.max(m, held[i]);
         }
         return m;
+    }
+
+    /** The mean of held pages over the calls. */
+    public double meanHeld() {
+        double sum = 0;
+        for (int i = 0; i < calls; i++) {
+            sum += held[i];
+        }
+        return calls == 0 ? 0 : sum / calls;
+    }
+
+    /** The mean of live pages over the calls. */
+    public double meanLive() {
+        double sum = 0;
+        for (int i = 0; i < calls; i++) {
+            sum += live[i];
+        }
+        return calls == 0 ? 0 : sum / calls;
     }
 
     public long maxLive() {
