@@ -222,6 +222,10 @@ public final class Fragmentation {
         return imagesRel;
     }
 
+    Path images() {
+        return images;
+    }
+
     Path doc() {
         return doc;
     }

@@ -35,20 +35,26 @@ final class FragmentationDoc {
         return f.traces().resolve(m.c().id() + ".jsonl").toString();
     }
 
+    /** A picture as the page links it (beside the page). */
     private String img(String name) {
         return f.imagesRel() + "/" + name;
+    }
+
+    /** A picture as a command run where the study was run names it. */
+    private String out(String name) {
+        return f.images().resolve(name).toString();
     }
 
     /** The render command behind the timeline of {@code m}. */
     private String timelineCommand(Fragmentation.Measured m) {
         return "java -jar target/vmapref.jar render " + traceOf(m) + " --level exact" + m.c().mutantOption() + " --out "
-                + img(m.c().id() + "-timeline.png");
+                + out(m.c().id() + "-timeline.png");
     }
 
     private String rangeCommand(Fragmentation.Measured m) {
         TimelineView.NullCall n = m.firstNull();
         return "java -jar target/vmapref.jar render " + traceOf(m) + " --level exact" + m.c().mutantOption()
-                + (n == null ? " --picture range" : " --line " + n.line()) + " --out " + img(m.c().id() + "-range.png");
+                + (n == null ? " --picture range" : " --line " + n.line()) + " --out " + out(m.c().id() + "-range.png");
     }
 
     private void timeline(Fragmentation.Measured m, String caption) throws IOException {
@@ -258,7 +264,7 @@ final class FragmentationDoc {
         timeline(run("separated-32-6.12-head"), "held against live space, separated lifetimes, 32-bit, new-block-at-list-head");
         p("## What to take away");
         p("");
-        p("- A long-lived small mapping holds its whole vmap block. Mixing lifetimes on one CPU turns a few MiB of live "
+        p("- A long-lived small mapping holds its whole vmap block. Mixing lifetimes in the same blocks turns a few MiB of live "
                 + "data into a full 32-bit window: " + firstNull("mixed-32-6.12") + ".");
         p("- Keeping lifetimes apart (long-lived mappings from their own CPU, or as large mappings) lets the window "
                 + "fill with live data before vm_map_ram() fails.");

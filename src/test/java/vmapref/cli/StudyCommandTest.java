@@ -46,7 +46,7 @@ class StudyCommandTest {
         int pictures = 0;
         while (img.find()) {
             pictures++;
-            assertThat(img.group(4)).isEqualTo(img.group(1));
+            assertThat(Path.of(img.group(4))).isEqualTo(doc.resolveSibling(img.group(1)));
             BufferedImage png = ImageIO.read(doc.resolveSibling(img.group(1)).toFile());
             assertThat(png.getWidth()).isEqualTo(1200);
             assertThat(Files.exists(Path.of(img.group(2)))).as(img.group(2)).isTrue();
