@@ -48,8 +48,18 @@ final class ExplainCommand implements Callable<Integer> {
 
     /** The explain command line that shows {@code line} of {@code file} at {@code level}. */
     static String command(String file, int line, Replayer.Level level) {
-        String f = file.matches("[A-Za-z0-9_./:@+,=-]+") ? file : "'" + file.replace("'", "'\\''") + "'";
-        return "vmapref explain " + f + " --line " + line + " --level " + level.id();
+        return "vmapref explain " + quote(file) + " --line " + line + " --level " + level.id();
+    }
+
+    /** A file name as a shell word. */
+    static String quote(String file) {
+        return file.matches("[A-Za-z0-9_./:@+,=-]+") ? file : "'" + file.replace("'", "'\\''") + "'";
+    }
+
+    /** The render command line that draws the range at {@code line} of {@code file} into {@code out}. */
+    static String renderCommand(String file, int line, Replayer.Level level, String out) {
+        return "vmapref render " + quote(file) + " --line " + line + (level == Replayer.Level.STRUCTURE ? "" : " --level " + level.id())
+                + " --out " + out;
     }
 
     @Override
@@ -79,7 +89,8 @@ final class ExplainCommand implements Callable<Integer> {
                 later = whole.divergence();
             }
             String text = Explainer.explain(s, line, later,
-                    later == null ? null : command(file, later.line(), level));
+                    later == null ? null : command(file, later.line(), level),
+                    name -> renderCommand(file, s.line(), level, name));
             out.print(text);
             out.flush();
             return s.verdict().conforms() ? ExitCode.OK : ExitCode.VIOLATION;

@@ -41,6 +41,8 @@ import vmapref.kernel.Profile;
             ModelcheckCommand.class,
             DriveCommand.class,
             CaptureCommand.class,
+            RenderCommand.class,
+            StudyCommand.class,
         })
 public final class Main implements Callable<Integer> {
 

@@ -43,12 +43,31 @@ public final class Explainer {
      * @param laterCommand the explain command that shows {@code later}
      */
     public static String explain(Replayer.Snapshot s, Integer asked, Replayer.Divergence later, String laterCommand) {
+        return explain(s, asked, later, laterCommand, null);
+    }
+
+    /**
+     * As above, ending with the render command that draws this state ({@code renderCommand} maps an output file
+     * name to that command line; null leaves the line out).
+     */
+    public static String explain(Replayer.Snapshot s, Integer asked, Replayer.Divergence later, String laterCommand,
+                                 java.util.function.Function<String, String> renderCommand) {
         Explainer x = new Explainer(s);
         x.finding(asked, later, laterCommand);
         x.history(asked);
         x.state(asked);
+        if (renderCommand != null) {
+            String name = x.followedBlock != null ? "block-" + Hex.format(x.addr(x.followedBlock)) + ".svg"
+                    : "line-" + s.line() + ".svg";
+            x.println("");
+            x.println("Picture of this state" + (x.followedBlock != null ? " (block " + Hex.format(x.addr(x.followedBlock))
+                    + " among the others)" : "") + ": " + renderCommand.apply(name));
+        }
         return x.out.toString();
     }
+
+    /** The base page of the block the history followed, or null. */
+    private Long followedBlock;
 
     private void println(String line) {
         out.append(line).append('\n');
@@ -149,6 +168,7 @@ public final class Explainer {
             long page = mapStart >>> cfg.pageShift();
             blockBase = page - Math.floorMod(page, (long) cfg.blockPages());
         }
+        followedBlock = blockBase;
         long blockStart = blockBase == null ? mapStart : addr(blockBase);
         long blockEnd = blockBase == null ? mapEnd : addr(blockBase + cfg.blockPages());
         println("following " + f.why() + ": " + range(f.start(), f.start() + f.pages() * pageSize));
@@ -404,7 +424,7 @@ public final class Explainer {
     }
 
     /** One event as readable text. */
-    static String describe(TraceEvent e) {
+    public static String describe(TraceEvent e) {
         String seq = e.seq() == null ? "" : " (seq " + e.seq() + ")";
         if (e instanceof TraceEvent.Map m) {
             String r = m.bug() != null ? "crashed: " + m.bug() : m.ret() == null ? "NULL" : Hex.format(m.ret());

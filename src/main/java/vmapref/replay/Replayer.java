@@ -15,6 +15,7 @@ import vmapref.kernel.Call;
 import vmapref.kernel.Effect;
 import vmapref.kernel.KernelConfig;
 import vmapref.kernel.KernelState;
+import vmapref.kernel.Mutant;
 import vmapref.kernel.Outcome;
 import vmapref.kernel.Va;
 import vmapref.kernel.VmapBlock;
@@ -143,14 +144,30 @@ public final class Replayer {
                            int lastLine) {
     }
 
+    /** Sees every event a snapshot replays without a divergence, with the model's state after it. */
+    @FunctionalInterface
+    public interface Observer {
+        void after(TraceEvent e, KernelState kernel, Spec spec);
+    }
+
     /** Replays {@code file} at {@code level} up to its first divergence, or up to line {@code until} if > 0. */
     public static Snapshot snapshot(Path file, Level level, int until) throws IOException, TraceFormatException {
+        return snapshot(file, level, until, Set.of(), null);
+    }
+
+    /**
+     * As {@link #snapshot(Path, Level, int)}, with the model's profile carrying {@code mutants} (a trace the model
+     * wrote with a historical bug put back replays against that bug), telling {@code observer} (if not null) each
+     * event replayed without a divergence.
+     */
+    public static Snapshot snapshot(Path file, Level level, int until, Set<Mutant> mutants, Observer observer)
+            throws IOException, TraceFormatException {
         String name = file.toString();
         try (TraceReader reader = TraceReader.open(file)) {
             TraceHeader h = reader.header();
             KernelConfig cfg = config(name, reader, level);
-            Run run = new Run(name, h, cfg, level);
-            Run companion = level == Level.SPEC ? new Run(name, h, cfg, Level.STRUCTURE) : run;
+            Run run = new Run(name, h, cfg, level, mutants);
+            Run companion = level == Level.SPEC ? new Run(name, h, cfg, Level.STRUCTURE, mutants) : run;
             SpecChecker specState = new SpecChecker(Configs.spec(cfg, h.flushes()));
             KernelState kernel = companion.state;
             int companionStopped = 0;
@@ -179,6 +196,9 @@ public final class Replayer {
                 }
                 if (companionStopped == 0) {
                     kernel = companion.state;
+                }
+                if (observer != null) {
+                    observer.after(e, kernel, specState.spec());
                 }
                 if (before.blocks() != kernel.blocks()) {
                     Set<Long> created = new TreeSet<>(kernel.blocks().keySet());
@@ -217,12 +237,16 @@ public final class Replayer {
         List<Effect.Flush> pendingAfter = List.of();
 
         Run(String name, TraceHeader h, KernelConfig cfg, Level level) {
+            this(name, h, cfg, level, Set.of());
+        }
+
+        Run(String name, TraceHeader h, KernelConfig cfg, Level level, Set<Mutant> mutants) {
             this.name = name;
             this.cfg = cfg;
             this.level = level;
             this.spec = new SpecChecker(Configs.spec(cfg, h.flushes()));
             KernelState.Mode mode = level == Level.EXACT ? KernelState.Mode.EXACT : KernelState.Mode.TRACE_GUIDED;
-            this.state = KernelState.boot(cfg, Set.of(), mode);
+            this.state = KernelState.boot(cfg, mutants, mode);
         }
 
         Divergence apply(TraceEvent e) {
