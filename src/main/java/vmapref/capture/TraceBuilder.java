@@ -1,25 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 package vmapref.capture;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.BooleanNode;
 import com.fasterxml.jackson.databind.node.IntNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import vmapref.hunt.Op;
-import vmapref.trace.Hex;
 import vmapref.trace.TraceEvent;
 import vmapref.trace.TraceHeader;
 import vmapref.trace.TraceWriter;
@@ -79,7 +73,6 @@ public final class TraceBuilder {
                 Integer.parseInt(f.get("nr_cpu_ids")), GuestLog.cpuList(f.get("possible")),
                 GuestLog.cpuList(f.get("online")), 64, complete, false, kernelText(release, f.get("version")),
                 meta.source(), Map.of());
-        JsonNodeFactory json = JsonNodeFactory.instance;
         h = h.withExtra("blockPages", IntNode.valueOf(blockPages(nrCpus, pageSize)))
                 .withExtra("smp", IntNode.valueOf(meta.smp()))
                 .withExtra("kaslr", BooleanNode.valueOf(meta.kaslr()))
@@ -140,21 +133,16 @@ public final class TraceBuilder {
                         calls++;
                     }
                     case 'A' -> {
-                        List<GuestLog.Rec> ps = probes.getOrDefault(r.seq(), List.of());
-                        Map<String, JsonNode> more = new LinkedHashMap<>();
+                        List<TraceEvent.Probe> read = null;
                         if (meta.probeStale()) {
-                            ArrayNode arr = json.arrayNode();
-                            for (GuestLog.Rec p : ps) {
-                                ObjectNode o = json.objectNode();
-                                o.put("addr", Hex.format(p.a()));
-                                o.put("readable", p.b() == 1);
-                                arr.add(o);
+                            read = new ArrayList<>();
+                            for (GuestLog.Rec p : probes.getOrDefault(r.seq(), List.of())) {
+                                read.add(new TraceEvent.Probe(p.a(), p.b() == 1));
                                 nProbes++;
                                 readable += p.b() == 1 ? 1 : 0;
                             }
-                            more.put("probes", arr);
                         }
-                        w.event(new TraceEvent.Aliases(0, r.cpu(), null, r.seq(), null), more);
+                        w.event(new TraceEvent.Aliases(0, r.cpu(), null, r.seq(), null, read));
                         calls++;
                     }
                     case 'F', 'T' -> {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 package vmapref.check;
 
+import java.util.List;
+
 import vmapref.spec.Spec;
 import vmapref.spec.SpecConfig;
 import vmapref.spec.Violation;
@@ -39,7 +41,7 @@ public final class SpecChecker {
             }
         } else if (e instanceof TraceEvent.Aliases a) {
             r = a.bug() != null ? spec.crash("vm_unmap_aliases() on CPU " + a.cpu(), true, a.bug()) : spec.aliases();
-            for (TraceEvent.Probe p : a.probes()) {
+            for (TraceEvent.Probe p : a.probes() == null ? List.<TraceEvent.Probe>of() : a.probes()) {
                 if (r.violation() == null) {
                     r = r.next().probe(p.addr(), p.readable());
                 }

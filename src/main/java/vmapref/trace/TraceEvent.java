@@ -75,16 +75,16 @@ public sealed interface TraceEvent {
 
     /** {@code vm_unmap_aliases()}; {@code bug != null} if it crashed. */
     /**
-     * {@code probes}: what a capture read right after the call returned, one entry per range unmapped
-     * before it (empty when not probed; docs/trace-format.md, "Probes").
+     * {@code probes}: what capture --probe-stale read right after the call returned, one entry per
+     * range probed; null when the call was not probed (docs/trace-format.md, "Probes").
      */
     record Aliases(int line, int cpu, String bug, Long seq, String note, List<Probe> probes) implements TraceEvent {
         public Aliases {
-            probes = probes == null ? List.of() : List.copyOf(probes);
+            probes = probes == null ? null : List.copyOf(probes);
         }
 
         public Aliases(int line, int cpu, String bug, Long seq, String note) {
-            this(line, cpu, bug, seq, note, List.of());
+            this(line, cpu, bug, seq, note, null);
         }
 
         @Override

@@ -300,7 +300,7 @@ public final class TraceReader implements AutoCloseable {
     private List<TraceEvent.Probe> probes(ObjectNode o) throws TraceFormatException {
         JsonNode v = optional(o, "probes");
         if (v == null) {
-            return List.of();
+            return null; // not probed
         }
         if (!v.isArray()) {
             throw error("bad-field-type", "\"probes\" must be an array of {\"addr\", \"readable\"} objects, not " + show(v));

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 package vmapref.trace;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Flushable;
@@ -71,14 +70,6 @@ public final class TraceWriter implements AutoCloseable, Flushable {
 
     /** Writes one event; the header must have been written. */
     public void event(TraceEvent e) throws IOException {
-        event(e, Map.of());
-    }
-
-    /**
-     * Writes one event followed by {@code more} fields, a compatible extension readers ignore (such as the
-     * {@code "probes"} of an aliases event written by capture --probe-stale, docs/trace-format.md).
-     */
-    public void event(TraceEvent e, Map<String, JsonNode> more) throws IOException {
         if (!headerWritten) {
             throw new IllegalStateException("write the header before any event");
         }
@@ -103,12 +94,7 @@ public final class TraceWriter implements AutoCloseable, Flushable {
         } else if (e instanceof TraceEvent.Aliases a) {
             o.put("cpu", a.cpu());
             putIfPresent(o, "bug", a.bug());
-            if (!a.probes().isEmpty()) {
-                com.fasterxml.jackson.databind.node.ArrayNode ps = o.putArray("probes");
-                for (TraceEvent.Probe p : a.probes()) {
-                    ps.addObject().put("addr", Hex.format(p.addr())).put("readable", p.readable());
-                }
-            }
+
         } else if (e instanceof TraceEvent.Flush f) {
             if (f.cpu() != null) {
                 o.put("cpu", f.cpu());
@@ -123,7 +109,12 @@ public final class TraceWriter implements AutoCloseable, Flushable {
             o.put("seq", e.seq());
         }
         putIfPresent(o, "note", e.note());
-        o.setAll(more);
+        if (e instanceof TraceEvent.Aliases a && a.probes() != null) { // capture --probe-stale, after the usual fields
+            com.fasterxml.jackson.databind.node.ArrayNode ps = o.putArray("probes");
+            for (TraceEvent.Probe p : a.probes()) {
+                ps.addObject().put("addr", Hex.format(p.addr())).put("readable", p.readable());
+            }
+        }
         line(o);
     }
 

@@ -28,7 +28,7 @@ class StudyCommandTest {
             "--calls-32", "11000", "--calls-64", "2000"};
         MainTest.Run r = run(args);
         assertThat(r.code()).as(r.out() + r.err()).isZero();
-        assertThat(r.out()).startsWith("wrote " + doc + " (13 runs");
+        assertThat(r.out()).startsWith("wrote " + doc + " (15 runs");
         String text = Files.readString(doc);
         assertThat(text).contains("# Fragmentation of the vmalloc range by vm_map_ram()", "## The workload",
                 "## 32-bit: mixed against separated lifetimes", "## The same workload served by large areas", "## 64-bit",
