@@ -66,6 +66,7 @@ class KnownBrokenTest {
     @Test
     void linux612BreaksNeither() {
         assertThat(Property.knownBroken(Profile.LINUX_6_12)).isEmpty();
+        assertThat(Property.knownBroken(Profile.LINUX_7_2)).isEmpty();
         assertThat(Property.knownBroken(Profile.LINUX_6_1)).containsExactly("aliases-no-stale");
         assertThat(Property.knownBroken(Profile.LINUX_4_8)).containsExactlyInAnyOrder("aliases-no-stale",
                 "null-only-when-full");

@@ -234,7 +234,8 @@ final class HuntCommand implements Callable<Integer> {
     }
 
     static void listMutants(PrintWriter o) {
-        o.println("Mutants: each puts one historical bug back (hunt with --profile linux-6.12 --mutant ID).");
+        o.println("Mutants: each puts one historical bug back (hunt with --profile linux-6.12 or linux-7.2 --mutant ID: "
+                + "both kernels carry every fix below).");
         for (Mutant m : Mutant.values()) {
             o.println();
             o.println(m.id());
@@ -242,6 +243,8 @@ final class HuntCommand implements Callable<Integer> {
             o.println("  breaks: " + m.breaks());
             if (m.concurrent()) {
                 o.println("  found:  by modelcheck --mutant " + m.id() + " (a concurrency bug: hunt runs one CPU at a time)");
+                o.println("  on:     " + java.util.Arrays.stream(vmapref.kernel.Profile.values()).filter(m::appliesTo)
+                        .map(vmapref.kernel.Profile::id).collect(java.util.stream.Collectors.joining(", ")));
             }
         }
     }
