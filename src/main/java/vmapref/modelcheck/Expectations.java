@@ -8,7 +8,7 @@ import vmapref.kernel.Profile;
 /**
  * What each engine must answer, the same for both: each harness on the unmutated profile, and for
  * each concurrency mutant the harness and profile that show it. The tests hold both engines to
- * this table; the README prints it.
+ * this table; docs/modelcheck.md prints it.
  */
 public final class Expectations {
     private Expectations() {

@@ -247,7 +247,7 @@ final class FragmentationDoc {
                 + " on 6.1, " + run("mixed-32-6.12").aliasesFlushedPages() + " on 6.12. "
                 + (run("mixed-32-6.12").aliasesFlushedPages() > run("mixed-32-6.1").aliasesFlushedPages() ? "6.12 flushes more"
                 : "Where 6.12 flushes more, it is") + " because it also reaches the full blocks the older walks skip (their dirty pages stay stale there: the "
-                + "`aliases-no-stale` finding of the README); the reset does not give any space back. It changes TLB "
+                + "`aliases-no-stale` finding on the real 6.1 traces, docs/results.md); the reset does not give any space back. It changes TLB "
                 + "work, not fragmentation.");
         p("- **The 2015 bug, `new-block-at-list-head`** (fixed by \"mm/vmalloc: fix possible exhaustion of vmalloc "
                 + "space caused by vm_map_ram allocator\", v4.1): new_vmap_block() put the new block at the head of "

@@ -32,7 +32,7 @@ class JpfHarnessesTest {
     /** Kernel functions the fast path reports as steps; a violation's table must show at least one. */
     static final String[] KERNEL_FUNCTIONS = {"vb_alloc", "vb_free", "_vm_unmap_aliases"};
 
-    /** The verdict lines, in order, printed together at the end (the README quotes them). */
+    /** The verdict lines, in order, printed together at the end (docs/modelcheck.md quotes them). */
     private static final List<String> LINES = new ArrayList<>();
     private static Duration total = Duration.ZERO;
 
