@@ -86,7 +86,7 @@ public final class Explainer {
                 println("none: the trace conforms at the " + v.level().id() + " level (" + v.calls() + " calls)");
             } else {
                 println("none up to line " + s.line() + " (" + v.calls() + " calls replayed)");
-                TraceEvent e = eventAt(s.line());
+                TraceEvent e = s.eventAt(s.line());
                 println("line " + s.line() + ": " + (e == null ? "no event (header, comment or blank line)" : describe(e)));
                 if (later != null) {
                     println("the trace diverges later, at line " + later.line() + " (" + later.rule() + "): "
@@ -95,7 +95,7 @@ public final class Explainer {
             }
             return;
         }
-        TraceEvent e = eventAt(d.line());
+        TraceEvent e = s.eventAt(d.line());
         println("line " + d.line() + ": " + (e == null ? "the end of the trace" : describe(e)));
         println("rule:     " + d.rule());
         println("expected: " + d.expected());
@@ -113,7 +113,7 @@ public final class Explainer {
     }
 
     private Focus focus() {
-        TraceEvent e = eventAt(s.line());
+        TraceEvent e = s.eventAt(s.line());
         if (e instanceof TraceEvent.Map m && m.ret() != null) {
             return new Focus(m.ret(), m.count(), "the address this vm_map_ram() returned");
         }
@@ -381,18 +381,6 @@ public final class Explainer {
 
     // ------------------------------------------------------------------ helpers
 
-    private TraceEvent eventAt(int line) {
-        List<TraceEvent> ev = s.events();
-        for (int i = ev.size() - 1; i >= 0; i--) {
-            if (ev.get(i).line() == line) {
-                return ev.get(i);
-            }
-            if (ev.get(i).line() < line) {
-                return null;
-            }
-        }
-        return null;
-    }
 
     private long base(VmapBlock vb) {
         for (Map.Entry<Long, VmapBlock> e : s.kernel().blocks().entrySet()) {

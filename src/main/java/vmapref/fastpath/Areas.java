@@ -185,6 +185,7 @@ final class Areas {
             for (int node = 0; node < cfg.nrVmapNodes; node++) {
                 global.add(new ArrayList<>());
             }
+            long lazyNrBefore = lazyNr;
             for (Area va : detached) {
                 lazyNr -= va.pages;
                 if (nodes && va.node >= 0 && !fullPoolDecay && va.pages <= KernelConfig.MAX_VA_SIZE_PAGES) {
@@ -194,9 +195,9 @@ final class Areas {
                     global.get(Math.max(va.node, 0)).add(0, va); // list_add(&va->list, &local_list)
                 }
             }
-            if (cfg.is612) { // node by node, each list in reverse address order
-                for (ArrayList<Area> local : global) {
-                    for (Area va : local) {
+            if (cfg.is612) { // node by node, each list in reverse address order; the helpers' nodes last
+                for (int node : purgeOrder(detached, lazyNrBefore)) {
+                    for (Area va : global.get(node)) {
                         toFreeTree(va.first, va.end());
                         va.poison();
                     }
@@ -210,6 +211,28 @@ final class Areas {
             }
         }
         return true;
+    }
+
+    /**
+     * mm/vmalloc.c (6.9+): __purge_vmap_area_lazy(): the nodes holding lazy areas, inline ones first,
+     * then the first clamp(vmap_lazy_nr / lazy_max_pages(), 1, nodes) - 1 as purge helpers at
+     * flush_work() (a voluntary-preemption kernel; the reference's VmapAreas.purgeOrder()).
+     */
+    private ArrayList<Integer> purgeOrder(ArrayList<Area> detached, long lazyNrBefore) {
+        ArrayList<Integer> withLazy = new ArrayList<>();
+        boolean[] has = new boolean[cfg.nrVmapNodes];
+        for (Area va : detached) {
+            has[Math.max(va.node, 0)] = true;
+        }
+        for (int node = 0; node < has.length; node++) {
+            if (has[node]) {
+                withLazy.add(node);
+            }
+        }
+        int helpers = (int) Math.min(Math.max(lazyNrBefore / cfg.lazyMaxPages, 1), withLazy.size()) - 1;
+        ArrayList<Integer> order = new ArrayList<>(withLazy.subList(helpers, withLazy.size()));
+        order.addAll(withLazy.subList(0, helpers));
+        return order;
     }
 
     /**

@@ -359,6 +359,7 @@ abstract class VmapAreas extends Transaction {
         for (int node = 0; node < cfg.nrVmapNodes(); node++) {
             global.add(new ArrayDeque<>());
         }
+        List<Integer> order = purgeOrder(lazyNr);
         for (Va va : lazy.values()) { // purge_vmap_node(): each node's list in address order
             lazyNr -= va.pages();
             if (nodes && va.node() >= 0 && !fullPoolDecay && va.pages() <= KernelConfig.MAX_VA_SIZE_PAGES) {
@@ -376,9 +377,8 @@ abstract class VmapAreas extends Transaction {
         } else {
             if (profile.hasVmapNodes()) {
                 // node by node, reclaim_list_global(&local_list): the reverse of the node's address order
-                // (the model runs the purge helpers' nodes in order; the kernel may run them concurrently)
-                for (ArrayDeque<Va> local : global) {
-                    returnToFreeTree(local);
+                for (int node : order) {
+                    returnToFreeTree(global.get(node));
                 }
             } else {
                 // 6.1: free_vmap_area_noflush() merged the lazy areas into purge_vmap_area_root
@@ -388,6 +388,31 @@ abstract class VmapAreas extends Transaction {
             }
         }
         return true;
+    }
+
+    /**
+     * mm/vmalloc.c (6.9+): __purge_vmap_area_lazy(): the order in which the nodes holding lazy areas
+     * give them back. {@code nr_purge_helpers = clamp(vmap_lazy_nr / lazy_max_pages(), 1, nodes) - 1}:
+     * the first that many nodes of purge_nodes go to schedule_work_on(node), the rest are purged inline,
+     * in order, then flush_work() waits for the helpers. On a voluntary-preemption kernel (Debian's) a
+     * helper queued on the purging task's own CPU runs only at flush_work(), after the inline nodes; the
+     * model runs every helper there (on another CPU it would run alongside, in no fixed order).
+     */
+    List<Integer> purgeOrder(long lazyNrBefore) {
+        List<Integer> withLazy = new ArrayList<>();
+        boolean[] has = new boolean[cfg.nrVmapNodes()];
+        for (Va va : lazy.values()) {
+            has[Math.max(va.node(), 0)] = true;
+        }
+        for (int node = 0; node < has.length; node++) {
+            if (has[node]) {
+                withLazy.add(node);
+            }
+        }
+        long helpers = Math.min(Math.max(lazyNrBefore / cfg.lazyMaxPages(), 1), withLazy.size()) - 1;
+        List<Integer> order = new ArrayList<>(withLazy.subList((int) helpers, withLazy.size())); // inline
+        order.addAll(withLazy.subList(0, (int) helpers)); // the helpers, at flush_work()
+        return order;
     }
 
     /**

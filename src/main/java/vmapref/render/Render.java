@@ -67,7 +67,7 @@ public final class Render {
         String title = "The vmalloc range " + when + " of " + s.verdict().file();
         long[] highlight = null;
         String label = null;
-        TraceEvent e = eventAt(s, s.line());
+        TraceEvent e = s.eventAt(s.line());
         if (e instanceof TraceEvent.Map m && m.ret() != null) {
             long p = m.ret() >>> cfg.pageShift();
             highlight = new long[] {p, p + Math.max(1, m.count())};
@@ -167,16 +167,4 @@ public final class Render {
                 + cfg.vmapMaxAlloc() + " pages";
     }
 
-    private static TraceEvent eventAt(Replayer.Snapshot s, int line) {
-        List<TraceEvent> ev = s.events();
-        for (int i = ev.size() - 1; i >= 0; i--) {
-            if (ev.get(i).line() == line) {
-                return ev.get(i);
-            }
-            if (ev.get(i).line() < line) {
-                return null;
-            }
-        }
-        return null;
-    }
 }

@@ -142,6 +142,19 @@ public final class Replayer {
     public record Snapshot(Verdict verdict, TraceHeader header, KernelConfig config, int line, KernelState kernel,
                            int kernelStoppedAt, Spec spec, List<TraceEvent> events, Map<Integer, BlockChange> changes,
                            int lastLine) {
+
+        /** The event read from {@code line}, or null (a comment, or past where the snapshot stopped). */
+        public TraceEvent eventAt(int line) {
+            for (int i = events.size() - 1; i >= 0; i--) {
+                if (events.get(i).line() == line) {
+                    return events.get(i);
+                }
+                if (events.get(i).line() < line) {
+                    return null;
+                }
+            }
+            return null;
+        }
     }
 
     /** Sees every event a snapshot replays without a divergence, with the model's state after it. */

@@ -213,6 +213,36 @@ class LargeMapTest {
         }
     }
 
+    // __purge_vmap_area_lazy(): nr_purge_helpers = clamp(vmap_lazy_nr / lazy_max_pages(), 1, nodes) - 1; the
+    // first node goes to a helper (schedule_work_on()), the others are purged inline, then flush_work(): on a
+    // voluntary-preemption kernel the helper on the purging CPU runs last, so node 1's areas reach the free
+    // tree before node 0's
+    @ParameterizedTest
+    @EnumSource(value = Profile.class, names = {"LINUX_6_12", "LINUX_7_2"})
+    void purgeHelpersGiveTheirNodesAreasBackAfterTheInlineNodes(Profile p) {
+        KernelDriver k = KernelDriver.boot(p, 2);
+        long a = k.map(0, 1000);
+        long pad = k.map(0, 300);
+        long b = k.map(1, 40000);
+        long c = k.map(0, 2000);
+        k.unmap(0, a, 1000);
+        k.unmap(0, c, 2000);
+        KernelState before = k.state();
+        k.unmap(1, b, 40000); // lazy 43000 > lazy_max_pages() 16384: drain_vmap_area_work, 2 full sets -> 1 helper
+        assertThat(k.effects()).anyMatch(e -> e instanceof Effect.Flush f && f.by().equals("drain_vmap_area_work"));
+        FreeTree kernelOrder = before.freeTree().copy();
+        kernelOrder.free(b, b + pages(40000)); // node 1 inline
+        kernelOrder.free(c, c + pages(2000)); // node 0 at flush_work(), its list in reverse address order
+        kernelOrder.free(a, a + pages(1000));
+        FreeTree nodesInOrder = before.freeTree().copy();
+        nodesInOrder.free(c, c + pages(2000));
+        nodesInOrder.free(a, a + pages(1000));
+        nodesInOrder.free(b, b + pages(40000));
+        assertThat(nodesInOrder).as("the two orders give trees of another shape").isNotEqualTo(kernelOrder);
+        assertThat(k.state().freeTree()).isEqualTo(kernelOrder);
+        assertThat(pad).isPositive();
+    }
+
     @Test
     void linux612PoolsOnlyHoldAreasOfTheSameSize() {
         KernelDriver k = KernelDriver.boot(Profile.LINUX_6_12, 2);
