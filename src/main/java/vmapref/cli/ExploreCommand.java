@@ -69,6 +69,9 @@ final class ExploreCommand implements Callable<Integer> {
     @Option(names = "--trace", paramLabel = "FILE", description = "write the run as an exclusive trace to FILE")
     Path trace;
 
+    @Option(names = "--quiet", description = "no progress on stderr")
+    boolean quiet;
+
     @Override
     public Integer call() throws IOException {
         Explorer.Options options;
@@ -84,7 +87,9 @@ final class ExploreCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Explorer.Result result;
         if (trace == null) {
-            result = Explorer.run(options);
+            try (Progress p = Progress.start("explore", "steps", steps, quiet, spec.commandLine().getErr())) {
+                result = Explorer.run(options, null, p::at);
+            }
         } else {
             TraceWriter writer;
             try {
@@ -92,8 +97,8 @@ final class ExploreCommand implements Callable<Integer> {
             } catch (IOException e) {
                 return cannotWrite(e);
             }
-            try (writer) {
-                result = Explorer.run(options, writer);
+            try (writer; Progress p = Progress.start("explore", "steps", steps, quiet, spec.commandLine().getErr())) {
+                result = Explorer.run(options, writer, p::at);
             } catch (IOException e) {
                 return cannotWrite(e);
             }
