@@ -25,20 +25,9 @@ public final class SpecChecker {
     public Violation apply(TraceEvent e) {
         Spec.Result r;
         if (e instanceof TraceEvent.Map m) {
-            if (m.bug() != null) {
-                r = spec.crash("vm_map_ram(count=" + m.count() + ") on CPU " + m.cpu(), spec.mapInContract(m.count()), m.bug());
-            } else if (m.ret() == null) {
-                r = spec.mapNull(m.count());
-            } else {
-                r = spec.map(m.ret(), m.count());
-            }
+            return map(m.cpu(), m.count(), m.ret(), m.bug());
         } else if (e instanceof TraceEvent.Unmap u) {
-            if (u.bug() != null) {
-                boolean inContract = spec.unmap(u.addr(), u.count()).ok();
-                r = spec.crash("vm_unmap_ram(" + Hex.format(u.addr()) + ", " + u.count() + ")", inContract, u.bug());
-            } else {
-                r = spec.unmap(u.addr(), u.count());
-            }
+            return unmap(u.addr(), u.count(), u.bug());
         } else if (e instanceof TraceEvent.Aliases a) {
             r = a.bug() != null ? spec.crash("vm_unmap_aliases() on CPU " + a.cpu(), true, a.bug()) : spec.aliases();
             for (TraceEvent.Probe p : a.probes() == null ? List.<TraceEvent.Probe>of() : a.probes()) {
@@ -47,10 +36,51 @@ public final class SpecChecker {
                 }
             }
         } else if (e instanceof TraceEvent.Flush f) {
-            r = spec.flush(f.start(), f.end());
+            return flush(f.start(), f.end());
         } else {
             return null; // busy: a snapshot of other users, no rule applies
         }
+        spec = r.next();
+        return r.violation();
+    }
+
+    /** A map call: returned {@code ret} (null for NULL) or crashed with {@code bug}. */
+    public Violation map(int cpu, long count, Long ret, String bug) {
+        Spec.Result r;
+        if (bug != null) {
+            r = spec.crash("vm_map_ram(count=" + count + ") on CPU " + cpu, spec.mapInContract(count), bug);
+        } else if (ret == null) {
+            r = spec.mapNull(count);
+        } else {
+            r = spec.map(ret, count);
+        }
+        spec = r.next();
+        return r.violation();
+    }
+
+    /** An unmap call, crashed with {@code bug} if not null. */
+    public Violation unmap(long addr, long count, String bug) {
+        Spec.Result r;
+        if (bug != null) {
+            boolean inContract = spec.unmap(addr, count).ok();
+            r = spec.crash("vm_unmap_ram(" + Hex.format(addr) + ", " + count + ")", inContract, bug);
+        } else {
+            r = spec.unmap(addr, count);
+        }
+        spec = r.next();
+        return r.violation();
+    }
+
+    /** A vm_unmap_aliases() call without probes, crashed with {@code bug} if not null. */
+    public Violation aliases(int cpu, String bug) {
+        Spec.Result r = bug != null ? spec.crash("vm_unmap_aliases() on CPU " + cpu, true, bug) : spec.aliases();
+        spec = r.next();
+        return r.violation();
+    }
+
+    /** A completed flush of [start, end), in bytes. */
+    public Violation flush(long start, long end) {
+        Spec.Result r = spec.flush(start, end);
         spec = r.next();
         return r.violation();
     }

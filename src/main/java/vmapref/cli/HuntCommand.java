@@ -97,6 +97,14 @@ final class HuntCommand implements Callable<Integer> {
             description = "where to write the trace (default: target/hunt-<profile>[-<mutant>]-<seed>.jsonl)")
     Path out;
 
+    @Option(names = "--jobs", paramLabel = "N",
+            description = "threads searching programs in parallel; the result is the same whatever N "
+                    + "(default: the available processors, ${DEFAULT-VALUE} here)")
+    int jobs = Runtime.getRuntime().availableProcessors();
+
+    @Option(names = "--quiet", description = "no progress on stderr")
+    boolean quiet;
+
     @Option(names = "--list-mutants", description = "list the mutants with their fix commits and exit")
     boolean listMutants;
 
@@ -114,7 +122,11 @@ final class HuntCommand implements Callable<Integer> {
             return ExitCode.BAD_INPUT;
         }
         Hunter.Settings settings = settings();
-        Hunter.Result r = Hunter.hunt(settings);
+        Hunter.Result r;
+        try (Progress p = Progress.start("hunt", "programs", settings.maxPrograms() == Long.MAX_VALUE ? 0
+                : settings.maxPrograms(), quiet || program != null, spec.commandLine().getErr())) {
+            r = Hunter.hunt(settings, program != null ? 1 : jobs, p::at);
+        }
         String what = profile + (mutant == null ? "" : " with mutant " + mutant);
         o.println("vmapref hunt: " + what + (mutant == null ? "" : " (fix: " + mutant.fix() + ")"));
         o.println(String.format(Locale.ROOT, "seed %d, programs of up to %d calls, %s configurations, budget %s",
@@ -188,6 +200,9 @@ final class HuntCommand implements Callable<Integer> {
         }
         if (candidates < 1) {
             throw new CommandLine.ParameterException(cl, "--candidates must be at least 1, got " + candidates);
+        }
+        if (jobs < 1) {
+            throw new CommandLine.ParameterException(cl, "--jobs must be at least 1, got " + jobs);
         }
         Set<String> ignored = new TreeSet<>();
         for (String k : ignore) {

@@ -49,6 +49,9 @@ final class ReplayCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE", arity = "1..*", description = "trace files (.jsonl)")
     List<String> files;
 
+    @Option(names = "--quiet", description = "no progress on stderr (shown for long traces)")
+    boolean quiet;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -72,7 +75,10 @@ final class ReplayCommand implements Callable<Integer> {
             return ExitCode.BAD_INPUT;
         }
         try {
-            Replayer.Verdict v = Replayer.replay(path, level);
+            Replayer.Verdict v;
+            try (Progress p = Progress.start("replay " + file, "lines", 0, quiet, err)) {
+                v = Replayer.replay(path, level, p::at);
+            }
             out.println(v.conforms() ? v.line()
                     : v.line() + " (more: " + ExplainCommand.command(file, v.divergence().line(), level) + ")");
             return v.conforms() ? ExitCode.OK : ExitCode.VIOLATION;

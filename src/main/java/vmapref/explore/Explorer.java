@@ -2,11 +2,10 @@
 package vmapref.explore;
 
 import java.io.IOException;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Set;
+import java.util.function.LongConsumer;
 import vmapref.check.Configs;
 import vmapref.check.Refinement;
 import vmapref.kernel.Call;
@@ -16,8 +15,6 @@ import vmapref.kernel.KernelState;
 import vmapref.kernel.Outcome;
 import vmapref.kernel.Profile;
 import vmapref.kernel.Va;
-import org.pcollections.PSortedMap;
-import vmapref.spec.IntervalSet;
 import vmapref.spec.Violation;
 import vmapref.trace.Hex;
 import vmapref.trace.TraceEvent;
@@ -25,8 +22,11 @@ import vmapref.trace.TraceWriter;
 
 /**
  * Drives the reference implementation of one profile with a {@link Workload} through {@link Refinement}: after
- * every call the specification checks the call's outcome and flushes, and every {@code fullCheckEvery} calls (and
- * after the last one) the abstraction function checks the whole state. Stops at the first violation.
+ * every call the specification checks the call's outcome and flushes, and the abstraction function checks what
+ * the call changed ({@link Refinement#abstractionStep}). The full abstraction check of the whole state runs after
+ * the last call, and every {@code fullCheckEvery} calls if that is set, as a cross-check: when it finds what the
+ * incremental check missed, the run fails with IllegalStateException (a bug in vmapref). Stops at the first
+ * violation.
  *
  * <p>The run can be written as an {@code exclusive} trace (the model is the only user of the address space, and
  * every flush it does is in the trace). Replaying that trace gives the run's verdict: at {@code spec} level PASS,
@@ -46,7 +46,8 @@ public final class Explorer {
         public static final int DEFAULT_CPUS = 2;
         public static final long DEFAULT_STEPS = 100_000;
         public static final long DEFAULT_SEED = 1;
-        public static final int DEFAULT_FULL_CHECK_EVERY = 8;
+        /** 0: the full abstraction check only after the last call. */
+        public static final int DEFAULT_FULL_CHECK_EVERY = 0;
         public static final int MAX_CPUS = 64;
 
         public Options {
@@ -67,7 +68,7 @@ public final class Explorer {
                 throw new IllegalArgumentException("--aliases-per-mille must be 0..1000, got "
                         + aliasesPerMille);
             }
-            if (fullCheckEvery < 1) {
+            if (fullCheckEvery < 0) {
                 throw new IllegalArgumentException("--full-check-every must be at least 1, got " + fullCheckEvery);
             }
         }
@@ -81,7 +82,11 @@ public final class Explorer {
             return new Options(p, nCpus, nSteps, s, fullCheckEvery, maxLivePages, aliasesPerMille);
         }
 
+        /** The full abstraction check also every {@code every} calls (at least 1). */
         public Options withFullCheckEvery(int every) {
+            if (every < 1) {
+                throw new IllegalArgumentException("--full-check-every must be at least 1, got " + every);
+            }
             return new Options(profile, cpus, steps, seed, every, maxLivePages, aliasesPerMille);
         }
 
@@ -92,7 +97,7 @@ public final class Explorer {
         /** The command line that repeats this run (the trace header's {@code source}). */
         public String commandLine() {
             return "vmapref explore --profile " + profile.id() + " --cpus " + cpus + " --steps " + steps + " --seed "
-                    + seed + " --full-check-every " + fullCheckEvery
+                    + seed + (fullCheckEvery == 0 ? "" : " --full-check-every " + fullCheckEvery)
                     + (aliasesPerMille == Workload.DEFAULT_ALIASES_PER_MILLE ? "" : " --aliases-per-mille " + aliasesPerMille);
         }
 
@@ -164,7 +169,7 @@ public final class Explorer {
     /** Runs without writing a trace. */
     public static Result run(Options o) {
         try {
-            return run(o, null);
+            return run(o, null, null);
         } catch (IOException e) {
             throw new IllegalStateException("no trace, yet an I/O error: " + e.getMessage(), e);
         }
@@ -175,20 +180,12 @@ public final class Explorer {
      * the violating step) if it is not null. The caller closes the writer.
      */
     public static Result run(Options o, TraceWriter trace) throws IOException {
-        return new Run(o, trace).run();
+        return run(o, trace, null);
     }
 
-    /**
-     * One step that has passed the specification and waits for the next full abstraction check. The state and
-     * the specification's view are immutable, so keeping them costs nothing; when a full check fails, the
-     * window is searched for the first failing step, so the report names that step exactly.
-     */
-    private record Pending(CallRecord rec, List<TraceEvent> events, List<Effect> effects, KernelState state,
-                           PSortedMap<Long, Long> specLive, IntervalSet specStale, int live, long livePages,
-                           boolean crossCpu) {
-        Violation fullCheck() {
-            return Refinement.abstractionAgrees(state, specLive, specStale);
-        }
+    /** As above; {@code progress}, if not null, is told the steps done now and then (every 16384). */
+    public static Result run(Options o, TraceWriter trace, LongConsumer progress) throws IOException {
+        return new Run(o, trace, progress).run();
     }
 
     /** One exploration in progress. */
@@ -197,37 +194,42 @@ public final class Explorer {
         final TraceWriter trace;
         final KernelConfig cfg;
         final Counters n;
-        final Deque<CallRecord> recent = new ArrayDeque<>();
-        final List<Pending> window = new ArrayList<>();
+        /** The last HISTORY + 1 calls and outcomes, by step modulo their length. */
+        final Call[] recentCalls = new Call[HISTORY + 1];
+        final Outcome[] recentOutcomes = new Outcome[HISTORY + 1];
+        final LongConsumer progress;
         KernelState last;
         long committed;
         int line;
         int lastCallLine;
         Found found;
 
-        Run(Options o, TraceWriter trace) {
+        Run(Options o, TraceWriter trace, LongConsumer progress) {
             this.o = o;
             this.trace = trace;
             this.cfg = o.kernelConfig();
             this.n = new Counters(cfg.vmapMaxAlloc());
+            this.progress = progress;
         }
 
         Result run() throws IOException {
             KernelState boot = KernelState.boot(cfg, Set.of(), KernelState.Mode.EXACT);
             last = boot;
-            // the full abstraction check is done here, on a window of steps, not by Refinement itself
-            Refinement refinement = new Refinement(boot, true, Integer.MAX_VALUE);
+            // the incremental abstraction check runs in every step; the full one is its cross-check, called here
+            Refinement refinement = new Refinement(boot, true, Refinement.NEVER);
             Workload workload = new Workload(cfg, o.seed(), o.maxLivePages(), o.aliasesPerMille());
             if (trace != null) {
                 trace.header(Configs.header(cfg).withSource(o.commandLine()));
                 line = 1;
             }
+            boolean events = trace != null;
+            long every = o.fullCheckEvery() == 0 ? Long.MAX_VALUE : o.fullCheckEvery();
             long start = System.nanoTime();
             for (long step = 1; step <= o.steps() && found == null; step++) {
                 Call call = workload.next();
                 Refinement.StepReport report;
                 try {
-                    report = refinement.step(call);
+                    report = refinement.step(call, events);
                 } catch (RuntimeException e) {
                     throw new IllegalStateException("step " + step + ", " + new CallRecord(step, call, null).describe()
                             + ": the reference implementation failed: " + e.getMessage(), e);
@@ -241,23 +243,17 @@ public final class Explorer {
                     workload.mapped(m, outcome);
                 }
                 KernelState state = refinement.state();
-                Pending p = new Pending(new CallRecord(step, call, outcome), report.events(), report.result().effects(),
-                        state, refinement.specChecker().spec().livePages(), refinement.specChecker().spec().stalePages(),
-                        workload.liveCount(), workload.livePages(), workload.lastUnmapCrossCpu());
+                commit(step, call, outcome, report, state, workload);
                 if (report.violation() != null) {
-                    checkWindow(true); // an earlier step may already have broken the abstraction
-                    if (found == null) {
-                        commit(p);
-                        found = found(p, report.violation());
-                    }
+                    found = found(step, report.violation());
                 } else if (state.crash() != null) {
-                    throw new IllegalStateException("step " + step + ": " + p.rec().describe()
+                    throw new IllegalStateException("step " + step + ": " + new CallRecord(step, call, outcome).describe()
                             + ", yet the specification saw no broken rule");
-                } else {
-                    window.add(p);
-                    if (window.size() >= o.fullCheckEvery() || step == o.steps()) {
-                        checkWindow(false);
-                    }
+                } else if (step % every == 0 || step == o.steps()) {
+                    refinement.crossCheck();
+                }
+                if ((step & 0x3fff) == 0 && progress != null) {
+                    progress.accept(step);
                 }
             }
             long nanos = System.nanoTime() - start;
@@ -278,44 +274,29 @@ public final class Explorer {
                     byState[Va.State.POOLED.ordinal()], n.peakLive, n.peakLivePages, line, found);
         }
 
-        /**
-         * The full abstraction check on the window: on its last step, and when that fails (or {@code everyStep})
-         * on each step from the oldest, to find the first that fails. Commits the steps up to it.
-         */
-        void checkWindow(boolean everyStep) throws IOException {
-            if (window.isEmpty()) {
-                return;
+        Found found(long step, Violation v) {
+            List<CallRecord> before = new ArrayList<>();
+            for (long s = Math.max(1, step - HISTORY); s < step; s++) {
+                int i = (int) (s % recentCalls.length);
+                before.add(new CallRecord(s, recentCalls[i], recentOutcomes[i]));
             }
-            boolean scan = everyStep || window.get(window.size() - 1).fullCheck() != null;
-            for (Pending p : window) {
-                Violation v = scan ? p.fullCheck() : null;
-                commit(p);
-                if (v != null) {
-                    found = found(p, v);
-                    break;
-                }
-            }
-            window.clear();
-        }
-
-        Found found(Pending p, Violation v) {
-            List<CallRecord> before = new ArrayList<>(recent);
-            before.remove(before.size() - 1); // recent ends with p itself
-            return new Found(p.rec(), v, before, trace == null ? 0 : lastCallLine);
+            int i = (int) (step % recentCalls.length);
+            return new Found(new CallRecord(step, recentCalls[i], recentOutcomes[i]), v, before,
+                    trace == null ? 0 : lastCallLine);
         }
 
         /** The step is checked: count it, and write it to the trace. */
-        void commit(Pending p) throws IOException {
-            committed = p.rec().step();
-            last = p.state();
-            n.count(p.rec().call(), p.rec().outcome(), p.effects(), p.crossCpu());
-            n.peak(p.live(), p.livePages());
-            recent.addLast(p.rec());
-            if (recent.size() > HISTORY + 1) {
-                recent.removeFirst();
-            }
+        void commit(long step, Call call, Outcome outcome, Refinement.StepReport report, KernelState state,
+                    Workload workload) throws IOException {
+            committed = step;
+            last = state;
+            n.count(call, outcome, report.result().effects(), workload.lastUnmapCrossCpu());
+            n.peak(workload.liveCount(), workload.livePages());
+            int i = (int) (step % recentCalls.length);
+            recentCalls[i] = call;
+            recentOutcomes[i] = outcome;
             if (trace != null) {
-                for (TraceEvent e : p.events()) {
+                for (TraceEvent e : report.events()) {
                     line++;
                     if (e.isCall()) {
                         lastCallLine = line;

@@ -3,8 +3,17 @@ package vmapref.hunt;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
 import vmapref.kernel.KernelConfig;
 import vmapref.kernel.Mutant;
 import vmapref.kernel.Profile;
@@ -89,6 +98,21 @@ public final class Hunter {
     }
 
     public static Result hunt(Settings s) {
+        return hunt(s, 1, null);
+    }
+
+    /**
+     * The search on {@code jobs} threads. Workers take program indices in order from a shared counter and run
+     * them; the results are taken in index order, as one thread would, so the programs counted, the
+     * counterexamples kept and the one reported are the same whatever {@code jobs} (only the time budget, which
+     * cuts the search wherever it is, differs). The counterexamples are shrunk in parallel too.
+     *
+     * @param progress if not null, told the programs tried so far, now and then (from the calling thread)
+     */
+    public static Result hunt(Settings s, int jobs, LongConsumer progress) {
+        if (jobs < 1) {
+            throw new IllegalArgumentException("--jobs must be at least 1, got " + jobs);
+        }
         long t0 = System.nanoTime();
         double budgetNanos = s.seconds() * 1e9;
         long programs = 0;
@@ -100,64 +124,208 @@ public final class Hunter {
         Duration timeToFind = null;
         Long symptomOnly = null; // a mutant run whose only failure is a state invariant: the fallback
         Execution symptomRun = null;
-        for (long i = s.first(); programs < s.maxPrograms(); i++) {
-            if (programs > 0 && System.nanoTime() - t0 >= budgetNanos) {
-                break;
-            }
-            if (!hits.isEmpty() && (hits.size() >= s.candidates() || programs - programsAtFirst >= Math.max(20, programsAtFirst))) {
-                break;
-            }
-            Execution e = generate(s, i);
-            programs++;
-            calls += e.calls();
-            Failure f = e.verdict();
-            if (f == null) {
-                continue;
-            }
-            if (s.mutant() != null && f.level() == Failure.Level.MODEL) {
-                if (symptomOnly == null) {
-                    symptomOnly = i;
-                    symptomRun = e;
+        long end = s.maxPrograms() >= Long.MAX_VALUE - s.first() ? Long.MAX_VALUE : s.first() + s.maxPrograms();
+        ExecutorService pool = jobs == 1 ? null : Executors.newFixedThreadPool(jobs, daemon());
+        Ahead ahead = pool == null ? null : new Ahead(s, s.first(), end, jobs, pool);
+        try {
+            for (long i = s.first(); i < end; i++) {
+                if (programs > 0 && System.nanoTime() - t0 >= budgetNanos) {
+                    break;
                 }
-                continue;
+                if (!hits.isEmpty() && (hits.size() >= s.candidates() || programs - programsAtFirst >= Math.max(20, programsAtFirst))) {
+                    break;
+                }
+                Execution e = ahead == null ? generate(s, i) : ahead.take(i);
+                programs++;
+                calls += e.calls();
+                if (progress != null && (programs & 0x3f) == 0) {
+                    progress.accept(programs);
+                }
+                Failure f = e.verdict();
+                if (f == null) {
+                    continue;
+                }
+                if (s.mutant() != null && f.level() == Failure.Level.MODEL) {
+                    if (symptomOnly == null) {
+                        symptomOnly = i;
+                        symptomRun = e;
+                    }
+                    continue;
+                }
+                if (hits.isEmpty()) {
+                    timeToFind = Duration.ofNanos(System.nanoTime() - t0);
+                    programsAtFirst = programs;
+                    callsAtFirst = calls;
+                } else if (!f.kind().equals(runs.get(0).verdict().kind())) {
+                    continue;
+                }
+                hits.add(i);
+                runs.add(e);
             }
-            if (hits.isEmpty()) {
+            if (ahead != null) {
+                ahead.stop();
+            }
+            if (hits.isEmpty() && symptomOnly != null) {
                 timeToFind = Duration.ofNanos(System.nanoTime() - t0);
                 programsAtFirst = programs;
                 callsAtFirst = calls;
-            } else if (!f.kind().equals(runs.get(0).verdict().kind())) {
-                continue;
+                hits.add(symptomOnly);
+                runs.add(symptomRun);
             }
-            hits.add(i);
-            runs.add(e);
-        }
-        if (hits.isEmpty() && symptomOnly != null) {
-            timeToFind = Duration.ofNanos(System.nanoTime() - t0);
-            programsAtFirst = programs;
-            callsAtFirst = calls;
-            hits.add(symptomOnly);
-            runs.add(symptomRun);
-        }
-        if (hits.isEmpty()) {
-            return new Result(s, programs, calls, Duration.ofNanos(System.nanoTime() - t0), null);
-        }
-        long t1 = System.nanoTime();
-        int shrinkRuns = 0;
-        Found best = null;
-        for (int k = 0; k < hits.size(); k++) {
-            Execution e = runs.get(k);
-            Shrinker shrinker = new Shrinker(s.mutant(), s.ignored(), e.verdict());
-            Program small = shrinker.shrink(e.program());
-            shrinkRuns += shrinker.runs();
-            Execution run = Execution.run(small, s.mutant(), s.ignored());
-            if (best == null || shorter(run.program(), best.shrunk().program())) {
-                best = new Found(hits.get(k), e, run, programsAtFirst, callsAtFirst, timeToFind, null, 0, hits.size());
+            if (hits.isEmpty()) {
+                return new Result(s, programs, calls, Duration.ofNanos(System.nanoTime() - t0), null);
+            }
+            long t1 = System.nanoTime();
+            List<Shrunk> shrunk = new ArrayList<>();
+            if (pool == null) {
+                for (Execution e : runs) {
+                    shrunk.add(shrink(s, e));
+                }
+            } else {
+                List<Future<Shrunk>> futures = new ArrayList<>();
+                for (Execution e : runs) {
+                    futures.add(pool.submit(() -> shrink(s, e)));
+                }
+                for (Future<Shrunk> f : futures) {
+                    shrunk.add(get(f));
+                }
+            }
+            int shrinkRuns = 0;
+            Found best = null;
+            for (int k = 0; k < hits.size(); k++) {
+                Execution run = shrunk.get(k).run();
+                shrinkRuns += shrunk.get(k).runs();
+                if (best == null || shorter(run.program(), best.shrunk().program())) {
+                    best = new Found(hits.get(k), runs.get(k), run, programsAtFirst, callsAtFirst, timeToFind, null, 0,
+                            hits.size());
+                }
+            }
+            Duration shrinkTime = Duration.ofNanos(System.nanoTime() - t1);
+            best = new Found(best.index(), best.original(), best.shrunk(), best.programsTried(), best.callsTried(),
+                    best.timeToFind(), shrinkTime, shrinkRuns, hits.size());
+            return new Result(s, programs, calls, Duration.ofNanos(System.nanoTime() - t0), best);
+        } finally {
+            if (pool != null) {
+                pool.shutdownNow();
             }
         }
-        Duration shrinkTime = Duration.ofNanos(System.nanoTime() - t1);
-        best = new Found(best.index(), best.original(), best.shrunk(), best.programsTried(), best.callsTried(),
-                best.timeToFind(), shrinkTime, shrinkRuns, hits.size());
-        return new Result(s, programs, calls, Duration.ofNanos(System.nanoTime() - t0), best);
+    }
+
+    private record Shrunk(Execution run, int runs) {
+    }
+
+    private static Shrunk shrink(Settings s, Execution e) {
+        Shrinker shrinker = new Shrinker(s.mutant(), s.ignored(), e.verdict());
+        Program small = shrinker.shrink(e.program());
+        return new Shrunk(Execution.run(small, s.mutant(), s.ignored()), shrinker.runs());
+    }
+
+    private static <T> T get(Future<T> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        }
+    }
+
+    private static ThreadFactory daemon() {
+        return r -> {
+            Thread t = new Thread(r, "vmapref-hunt");
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /**
+     * Programs run ahead of the one taken: each worker takes the next index from a counter, at most {@code
+     * window} ahead of the index being taken (so finished runs do not pile up), and leaves its run by index.
+     */
+    private static final class Ahead {
+        private final Settings s;
+        private final long end;
+        private final long window;
+        private final AtomicLong next;
+        private final Map<Long, Object> done = new HashMap<>(); // an Execution or what it threw
+        private long taking;
+        private volatile boolean stopped;
+
+        Ahead(Settings s, long first, long end, int jobs, ExecutorService pool) {
+            this.s = s;
+            this.end = end;
+            this.window = 8L * jobs;
+            this.next = new AtomicLong(first);
+            this.taking = first;
+            for (int j = 0; j < jobs; j++) {
+                pool.execute(this::work);
+            }
+        }
+
+        private void work() {
+            while (!stopped) {
+                long i = next.getAndIncrement();
+                if (i >= end || i < 0) {
+                    return;
+                }
+                synchronized (this) {
+                    while (!stopped && i - taking >= window) {
+                        if (!await()) {
+                            return;
+                        }
+                    }
+                }
+                if (stopped) {
+                    return;
+                }
+                Object r;
+                try {
+                    r = generate(s, i);
+                } catch (RuntimeException | Error e) {
+                    r = e;
+                }
+                synchronized (this) {
+                    done.put(i, r);
+                    notifyAll();
+                }
+            }
+        }
+
+        private boolean await() {
+            try {
+                wait();
+                return true;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+
+        /** The run of program {@code i}, the next in order; waits for it. */
+        synchronized Execution take(long i) {
+            taking = i;
+            notifyAll();
+            Object r;
+            while ((r = done.remove(i)) == null) {
+                if (!await()) {
+                    throw new IllegalStateException("interrupted while waiting for program " + i);
+                }
+            }
+            if (r instanceof RuntimeException e) {
+                throw e;
+            }
+            if (r instanceof Error e) {
+                throw e;
+            }
+            return (Execution) r;
+        }
+
+        synchronized void stop() {
+            stopped = true;
+            done.clear();
+            notifyAll();
+        }
     }
 
     /** Shortlex on programs: fewer calls, then fewer pages mapped. */

@@ -24,6 +24,8 @@ abstract class Transaction {
     /** VMAP_BBMAP_BITS. */
     final int bits;
     final List<Effect> effects = new ArrayList<>();
+    /** The keys of {@link #areas} and {@link #blocks} this call changed. */
+    final Touched touched = new Touched();
 
     PSortedMap<Long, VmapBlock> blocks;
     PMap<Integer, PVector<Long>> freeLists;
@@ -76,6 +78,51 @@ abstract class Transaction {
     KernelState freeze() {
         return new KernelState(cfg, origin.mutants(), origin.mode(), blocks, freeLists, areas, lazy, lazyNr, pools,
                 cache, null, freeTree, released);
+    }
+
+    void putArea(long start, Va va) {
+        areas = areas.plus(start, va);
+        touched.area(start);
+    }
+
+    void removeArea(long start) {
+        areas = areas.minus(start);
+        touched.area(start);
+    }
+
+    /** A block put that changes no live entry, or a new block (whose live entries are all recorded). */
+    void putBlock(VmapBlock before, VmapBlock after) {
+        blocks = blocks.plus(after.base(), after);
+        if (before == null) {
+            for (Integer off : after.live().keySet()) {
+                liveStart(after.base(), off);
+            }
+        } else if (before.live() != after.live()) {
+            touched.liveUnknown(after.base());
+        }
+    }
+
+    /** A block put that adds or removes the live entry at {@code offset} and changes no other. */
+    void putBlockLive(VmapBlock after, int offset) {
+        blocks = blocks.plus(after.base(), after);
+        liveStart(after.base(), offset);
+    }
+
+    void removeBlock(long base) {
+        VmapBlock old = blocks.get(base);
+        blocks = blocks.minus(base);
+        if (old != null) {
+            for (Integer off : old.live().keySet()) {
+                liveStart(base, off);
+            }
+        }
+    }
+
+    private void liveStart(long base, int offset) {
+        touched.liveStart(base + offset);
+        if (offset < 0 || offset >= bits) {
+            touched.markOffsetOutside();
+        }
     }
 
     /** TRACE_GUIDED: [start, end) went back to the free tree (merged with released neighbours). */

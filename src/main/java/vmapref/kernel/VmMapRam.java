@@ -113,7 +113,7 @@ final class VmMapRam extends VmapBlocks {
             return new Outcome.Rejected("unmap-live-exact", "vm_unmap_ram(0x" + Long.toHexString(addr(page)) + ", "
                     + count + "): " + describe(va, page) + " (the kernel would free the wrong area)");
         }
-        areas = areas.minus(va.start());
+        removeArea(va.start());
         freeVmapAreaNoflush(va);
         return new Outcome.Done();
     }

@@ -20,9 +20,14 @@ public final class Vmalloc {
     /**
      * The result of one call. {@code effects[0, resultAt)} completed before the call returned and
      * the rest after it (the drain work the call scheduled). The PTEs of an unmapped range are
-     * cleared before any flush in that call, so an unmap has {@code resultAt == 0}.
+     * cleared before any flush in that call, so an unmap has {@code resultAt == 0}. {@code touched} says which
+     * areas and blocks the call changed; null when unknown (a step made by hand).
      */
-    public record Step(KernelState state, Outcome outcome, List<Effect> effects, int resultAt) {
+    public record Step(KernelState state, Outcome outcome, List<Effect> effects, int resultAt, Touched touched) {
+        public Step(KernelState state, Outcome outcome, List<Effect> effects, int resultAt) {
+            this(state, outcome, effects, resultAt, null);
+        }
+
         public List<Effect> before() {
             return effects.subList(0, resultAt);
         }
@@ -85,14 +90,15 @@ public final class Vmalloc {
         } catch (Transaction.KernelCrash crash) {
             KernelState dead = new KernelState(s.cfg(), s.mutants(), s.mode(), s.blocks(), s.freeLists(), s.areas(),
                     s.lazy(), s.lazyNr(), s.pools(), s.cache(), crash.getMessage(), s.freeTree(), s.released());
-            return new Step(dead, new Outcome.Bug(crash.getMessage()), List.copyOf(tx.effects), tx.effects.size());
+            return new Step(dead, new Outcome.Bug(crash.getMessage()), List.copyOf(tx.effects), tx.effects.size(),
+                    Touched.NONE);
         }
         if (outcome instanceof Outcome.Rejected) {
-            return new Step(s, outcome, List.of(), 0); // contract broken: nothing changes
+            return new Step(s, outcome, List.of(), 0, Touched.NONE); // contract broken: nothing changes
         }
         int resultAt = call instanceof Call.Unmap ? 0 : tx.effects.size();
         tx.runPendingDrain();
-        return new Step(tx.freeze(), outcome, List.copyOf(tx.effects), resultAt);
+        return new Step(tx.freeze(), outcome, List.copyOf(tx.effects), resultAt, tx.touched);
     }
 
     /**
@@ -134,10 +140,10 @@ public final class Vmalloc {
             if (s.cfg().nrVmapNodes() > 1 && va.node() >= 0 && !overflow && va.pages() <= KernelConfig.MAX_VA_SIZE_PAGES) {
                 int key = KernelState.poolKey(va.node(), va.pages());
                 tx.pools = tx.pools.plus(key, tx.pools.getOrDefault(key, TreePVector.empty()).plus(0, va.start()));
-                tx.areas = tx.areas.plus(va.start(), va.with(Va.State.POOLED));
+                tx.putArea(va.start(), va.with(Va.State.POOLED));
                 continue;
             }
-            tx.areas = tx.areas.minus(va.start());
+            tx.removeArea(va.start());
             if (tx.hasFreeTree()) { // not in TRACE_GUIDED mode, where the tree is not modelled
                 tx.freeTree().free(s.addr(va.start()), s.addr(va.end()));
             } else {
@@ -173,7 +179,7 @@ public final class Vmalloc {
                     + Long.toHexString(endAddr) + " overlaps another area");
         }
         VmMapRam tx = new VmMapRam(s, null);
-        tx.areas = tx.areas.plus(start, new Va(start, end - start, Va.State.BUSY, Va.Kind.OTHER, -1, 0));
+        tx.putArea(start, new Va(start, end - start, Va.State.BUSY, Va.Kind.OTHER, -1, 0));
         if (tx.hasFreeTree() && !tx.freeTree().clip(s.addr(start), s.addr(end))) { // va_clip() of the range
             throw new IllegalStateException("busy range 0x" + Long.toHexString(startAddr) + " is not inside one free range");
         }

@@ -37,7 +37,7 @@ abstract class VmapAreas extends Transaction {
             Va hit = nodePoolDelVa(node, pages, align);
             if (hit != null) {
                 Va busy = new Va(hit.start(), pages, Va.State.BUSY, kind, node, count);
-                areas = areas.plus(busy.start(), busy);
+                putArea(busy.start(), busy);
                 return busy;
             }
         }
@@ -46,7 +46,7 @@ abstract class VmapAreas extends Transaction {
             long start = profile.freeVmapCacheAllocator() ? findFree48(pages, align) : findVmapLowestMatch(pages, align);
             if (start >= 0) {
                 Va va = new Va(start, pages, Va.State.BUSY, kind, node, count);
-                areas = areas.plus(start, va);
+                putArea(start, va);
                 if (cache != null) {
                     cache = new KernelState.FreeVmapCache(start, cache.holeSize(), cache.align());
                 }
@@ -214,7 +214,7 @@ abstract class VmapAreas extends Transaction {
                 }
                 if (at > 0) {
                     for (int j = 0; j < at; j++) { // taken by other users of the node before this call
-                        areas = areas.minus(pool.get(j));
+                        removeArea(pool.get(j));
                     }
                     pools = pools.plus(KernelState.poolKey(node, pages), pool.subList(at, pool.size()));
                 }
@@ -222,7 +222,7 @@ abstract class VmapAreas extends Transaction {
             Va hit = nodePoolDelVa(node, pages, align);
             if (hit != null) {
                 Va busy = new Va(hit.start(), pages, Va.State.BUSY, kind, node, count);
-                areas = areas.plus(busy.start(), busy);
+                putArea(busy.start(), busy);
                 return busy;
             }
         }
@@ -277,7 +277,7 @@ abstract class VmapAreas extends Transaction {
         }
         claim(start, start + pages);
         Va va = new Va(start, pages, Va.State.BUSY, kind, node, count);
-        areas = areas.plus(start, va);
+        putArea(start, va);
         return va;
     }
 
@@ -295,7 +295,7 @@ abstract class VmapAreas extends Transaction {
         while (e != null && e.getValue().end() > start) {
             Va other = e.getValue();
             if (other.state() == Va.State.POOLED) {
-                areas = areas.minus(other.start());
+                removeArea(other.start());
                 for (Map.Entry<Integer, PVector<Long>> p : List.copyOf(pools.entrySet())) {
                     if (p.getValue().contains(other.start())) {
                         PVector<Long> left = p.getValue().minus(Long.valueOf(other.start()));
@@ -310,7 +310,7 @@ abstract class VmapAreas extends Transaction {
     /** mm/vmalloc.c: free_vmap_area_noflush(): onto the lazy list; a drain once lazy_max_pages() is passed. */
     void freeVmapAreaNoflush(Va va) {
         Va lazyVa = va.with(Va.State.LAZY);
-        areas = areas.plus(va.start(), lazyVa);
+        putArea(va.start(), lazyVa);
         lazy = lazy.plus(va.start(), lazyVa);
         lazyNr += va.pages();
         if (lazyNr > cfg.lazyMaxPages() && origin.mode() == KernelState.Mode.EXACT) {
@@ -365,9 +365,9 @@ abstract class VmapAreas extends Transaction {
             if (nodes && va.node() >= 0 && !fullPoolDecay && va.pages() <= KernelConfig.MAX_VA_SIZE_PAGES) {
                 int key = KernelState.poolKey(va.node(), va.pages());
                 pools = pools.plus(key, pools.getOrDefault(key, TreePVector.empty()).plus(0, va.start()));
-                areas = areas.plus(va.start(), va.with(Va.State.POOLED));
+                putArea(va.start(), va.with(Va.State.POOLED));
             } else {
-                areas = areas.minus(va.start());
+                removeArea(va.start());
                 global.get(Math.max(va.node(), 0)).addFirst(va); // list_add(&va->list, &local_list)
             }
         }
@@ -436,7 +436,7 @@ abstract class VmapAreas extends Transaction {
             }
             for (int j = 0; j < take; j++) {
                 decayed.add(areas.get(pool.get(j)));
-                areas = areas.minus(pool.get(j));
+                removeArea(pool.get(j));
             }
             pools = take == pool.size() ? pools.minus(key) : pools.plus(key, pool.subList(take, pool.size()));
         }
@@ -484,6 +484,6 @@ abstract class VmapAreas extends Transaction {
                 cache = new KernelState.FreeVmapCache(prev, cache.holeSize(), cache.align());
             }
         }
-        areas = areas.minus(va.start());
+        removeArea(va.start());
     }
 }

@@ -28,7 +28,7 @@ abstract class VmapBlocks extends VmapAreas {
             }
             int pagesOff = bits - vb.free();
             VmapBlock after = vb.withFree(vb.free() - need).withLive(vb.live().plus(pagesOff, count));
-            blocks = blocks.plus(vb.base(), after);
+            putBlockLive(after, pagesOff);
             if (after.free() == 0) {
                 freeLists = freeLists.plus(cpu, list.minus(i));
             }
@@ -48,7 +48,7 @@ abstract class VmapBlocks extends VmapAreas {
                     + "vmap_block_queue of CPU " + (va.start() / bits % cfg.possibleCpus().size())
                     + ", which is not possible (possible: " + cfg.possibleCpus() + ")");
         }
-        blocks = blocks.plus(va.start(), VmapBlock.fresh(va.start(), cpu, bits, order, count));
+        putBlock(blocks.get(va.start()), VmapBlock.fresh(va.start(), cpu, bits, order, count));
         PVector<Long> list = freeList(cpu);
         // list_add_tail_rcu(); the 2015 bug put new blocks at the head
         list = has(Mutant.NEW_BLOCK_AT_LIST_HEAD) ? list.plus(0, va.start()) : list.plus(va.start());
@@ -83,7 +83,7 @@ abstract class VmapBlocks extends VmapAreas {
         int dirty = vb.dirty() + need;
         VmapBlock after = vb.withLive(vb.live().minus(offset))
                 .withDirty(dirty, Math.min(vb.dirtyMin(), offset), Math.max(vb.dirtyMax(), offset + need));
-        blocks = blocks.plus(base, after);
+        putBlockLive(after, offset);
         if (dirty == bits) {
             if (after.free() != 0) {
                 throw new KernelCrash("kernel BUG at mm/vmalloc.c: vb_free(): BUG_ON(vb->free)");
@@ -95,9 +95,9 @@ abstract class VmapBlocks extends VmapAreas {
 
     /** mm/vmalloc.c: free_vmap_block(): erase from the index, the whole block area goes lazy. */
     void freeVmapBlock(VmapBlock vb, String by) {
-        blocks = blocks.minus(vb.base());
+        removeBlock(vb.base());
         Va va = areas.get(vb.base());
-        areas = areas.minus(vb.base());
+        removeArea(vb.base());
         effects.add(new Effect.BlockRetired(vb.cpu(), addr(vb.base()), by));
         freeVmapAreaNoflush(va);
     }
@@ -114,7 +114,7 @@ abstract class VmapBlocks extends VmapAreas {
             return false;
         }
         VmapBlock dead = vb.withFree(0).withDirty(bits, 0, bits);
-        blocks = blocks.plus(vb.base(), dead);
+        putBlock(vb, dead);
         PVector<Long> list = freeList(vb.cpu());
         freeLists = freeLists.plus(vb.cpu(), list.minus(Long.valueOf(vb.base())));
         purge.add(dead);
@@ -150,7 +150,7 @@ abstract class VmapBlocks extends VmapAreas {
         if (vb.dirtyMax() != 0 && vb.dirty() != bits) {
             widen(range, vb.base() + vb.dirtyMin(), vb.base() + vb.dirtyMax());
             if (profile.aliasesResetsDirtyRange() && !has(Mutant.FLUSH_DIRTY_AGAIN)) { // "Prevent that this is flushed again"
-                blocks = blocks.plus(vb.base(), vb.withDirty(vb.dirty(), bits, 0));
+                putBlock(vb, vb.withDirty(vb.dirty(), bits, 0));
             }
             return true;
         }

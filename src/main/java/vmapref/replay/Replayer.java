@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.LongConsumer;
 import vmapref.check.Configs;
 import vmapref.check.SpecChecker;
 import vmapref.kernel.Call;
@@ -83,20 +84,34 @@ public final class Replayer {
     }
 
     public static Verdict replay(Path file, Level level) throws IOException, TraceFormatException {
+        return replay(file, level, null);
+    }
+
+    /** As above; {@code progress}, if not null, is told the line reached now and then (every 16384 events). */
+    public static Verdict replay(Path file, Level level, LongConsumer progress) throws IOException, TraceFormatException {
         try (TraceReader reader = TraceReader.open(file)) {
-            return replay(file.toString(), reader, level);
+            return replay(file.toString(), reader, level, progress);
         }
     }
 
     public static Verdict replay(String name, TraceReader reader, Level level) throws IOException, TraceFormatException {
+        return replay(name, reader, level, null);
+    }
+
+    private static Verdict replay(String name, TraceReader reader, Level level, LongConsumer progress)
+            throws IOException, TraceFormatException {
         TraceHeader h = reader.header();
         KernelConfig cfg = config(name, reader, level);
         Run run = new Run(name, h, cfg, level);
         TraceEvent e;
+        long events = 0;
         while ((e = reader.next()) != null) {
             Divergence d = run.apply(e);
             if (d != null) {
                 return new Verdict(name, level, h.profile(), run.calls, d);
+            }
+            if (progress != null && (++events & 0x3fff) == 0) {
+                progress.accept(reader.lineNumber());
             }
         }
         Divergence d = run.finish(reader.lineNumber());

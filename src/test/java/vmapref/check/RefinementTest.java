@@ -2,6 +2,7 @@
 package vmapref.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +18,9 @@ import vmapref.kernel.KernelConfig;
 import vmapref.kernel.KernelState;
 import vmapref.kernel.Outcome;
 import vmapref.kernel.Profile;
+import vmapref.kernel.Va;
+import vmapref.kernel.VmapBlock;
+import vmapref.kernel.Vmalloc;
 import vmapref.spec.IntervalSet;
 import vmapref.spec.Rule;
 import vmapref.spec.Violation;
@@ -223,5 +227,102 @@ class RefinementTest {
                 }
             }
         }
+    }
+
+    // ------------------------------------------------------------ the incremental abstraction check
+
+    /** A real step, with its state replaced by a hand-broken one; the step's record of what it touched is kept. */
+    static Vmalloc.Step broken(Vmalloc.Step real, KernelState wrong) {
+        return new Vmalloc.Step(wrong, real.outcome(), real.effects(), real.resultAt(), real.touched());
+    }
+
+    static KernelState with(KernelState s, PSortedMap<Long, VmapBlock> blocks, PSortedMap<Long, Va> areas) {
+        return new KernelState(s.cfg(), s.mutants(), s.mode(), blocks, s.freeLists(), areas, s.lazy(), s.lazyNr(),
+                s.pools(), s.cache(), s.crash(), s.freeTree());
+    }
+
+    /** Both checks on the broken step's state: the incremental one must find what the full one finds. */
+    static Violation bothFind(KernelState before, Vmalloc.Step step, Call call, Refinement spec) {
+        PSortedMap<Long, Long> live = spec.specChecker().spec().livePages();
+        IntervalSet stale = spec.specChecker().spec().stalePages();
+        Violation full = Refinement.abstractionAgrees(step.state(), live, stale);
+        Violation incremental = Refinement.abstractionStep(before, step, call, live, stale);
+        assertThat(full).isNotNull();
+        assertThat(incremental).isEqualTo(full);
+        return incremental;
+    }
+
+    @Test
+    void theIncrementalCheckPassesWhatTheFullOnePasses() {
+        Refinement r = refinement(Profile.LINUX_6_12, 2);
+        run(r, new Call.Map(0, 2));
+        KernelState before = r.state();
+        Call call = new Call.Map(0, 4);
+        Refinement.StepReport report = r.step(call);
+        assertThat(report.violation()).isNull();
+        assertThat(report.result().touched()).isNotNull();
+        PSortedMap<Long, Long> live = r.specChecker().spec().livePages();
+        assertThat(Refinement.abstractionStep(before, report.result(), call, live, r.specChecker().spec().stalePages()))
+                .isNull();
+        assertThatCode(r::crossCheck).doesNotThrowAnyException();
+    }
+
+    @Test
+    void theIncrementalCheckFindsABlockThatForgotTheNewMapping() {
+        Refinement r = refinement(Profile.LINUX_6_12, 1);
+        run(r, new Call.Map(0, 2));
+        KernelState before = r.state();
+        Call call = new Call.Map(0, 4);
+        Refinement.StepReport report = r.step(call);
+        long a = ((Outcome.Mapped) report.result().outcome()).addr();
+        KernelState s = report.result().state();
+        VmapBlock vb = s.blocks().floorEntry(a >>> 12).getValue();
+        long off = (a >>> 12) - vb.base();
+        VmapBlock forgot = new VmapBlock(vb.base(), vb.cpu(), vb.free(), vb.dirty(), vb.dirtyMin(), vb.dirtyMax(),
+                vb.live().minus((int) off));
+        Violation v = bothFind(before, broken(report.result(), with(s, s.blocks().plus(vb.base(), forgot), s.areas())),
+                call, r);
+        assertThat(v.rule()).isEqualTo(Rule.REFINE_LIVE_AGREES);
+        assertThat(v.message()).contains("specification has 0x" + Long.toHexString(a) + " (4 pages)");
+        VmapBlock wrongCount = new VmapBlock(vb.base(), vb.cpu(), vb.free(), vb.dirty(), vb.dirtyMin(), vb.dirtyMax(),
+                vb.live().plus((int) off, 5L));
+        assertThat(bothFind(before, broken(report.result(), with(s, s.blocks().plus(vb.base(), wrongCount),
+                s.areas())), call, r).message()).contains("implementation has 0x" + Long.toHexString(a) + " (5 pages)");
+    }
+
+    @Test
+    void theIncrementalCheckFindsAnUnmappedAreaFreedBeforeItsFlush() {
+        Refinement r = refinement(Profile.LINUX_6_12, 2);
+        long a = run(r, new Call.Map(0, 100));
+        KernelState before = r.state();
+        Call call = new Call.Unmap(0, a, 100);
+        Refinement.StepReport report = r.step(call);
+        assertThat(report.violation()).isNull();
+        KernelState s = report.result().state();
+        Va lazy = s.areas().get(a >>> 12);
+        assertThat(lazy.state()).isEqualTo(Va.State.LAZY);
+        // freed at once: a free range
+        Violation free = bothFind(before, broken(report.result(), with(s, s.blocks(), s.areas().minus(a >>> 12))), call, r);
+        assertThat(free.rule()).isEqualTo(Rule.REFINE_STALE_HELD);
+        assertThat(free.message()).contains("0x" + Long.toHexString(a) + " is in a free range");
+        // parked in a node pool with no flush
+        Violation pooled = bothFind(before, broken(report.result(),
+                with(s, s.blocks(), s.areas().plus(a >>> 12, lazy.with(Va.State.POOLED)))), call, r);
+        assertThat(pooled.message()).contains("sits in a node pool");
+    }
+
+    @Test
+    void aStepMadeByHandGetsTheFullCheck() {
+        Refinement r = refinement(Profile.LINUX_6_12, 1);
+        long a = run(r, new Call.Map(0, 65));
+        KernelState before = r.state();
+        Call call = new Call.Map(0, 1);
+        Vmalloc.Step real = Vmalloc.step(before, call);
+        KernelState lost = with(real.state(), real.state().blocks(), real.state().areas().minus(a >>> 12));
+        Vmalloc.Step byHand = new Vmalloc.Step(lost, real.outcome(), real.effects(), real.resultAt());
+        assertThat(byHand.touched()).isNull();
+        PSortedMap<Long, Long> live = live(a >>> 12, 65);
+        assertThat(Refinement.abstractionStep(before, byHand, call, live, IntervalSet.empty()))
+                .isEqualTo(Refinement.abstractionAgrees(lost, live, IntervalSet.empty())).isNotNull();
     }
 }

@@ -139,6 +139,18 @@ class ExplorerTest {
         }
     }
 
+    /** The full abstraction check after every step cross-checks the incremental one: a miss would throw. */
+    @Test
+    void theIncrementalCheckAgreesWithTheFullOneAfterEveryStep() {
+        for (Profile p : Profile.values()) {
+            Explorer.Options o = opts(p, p == Profile.LINUX_6_12 ? 4 : 2, 6000, 7).withFullCheckEvery(1);
+            Explorer.Result every = Explorer.run(o);
+            Explorer.Result incremental = Explorer.run(opts(p, o.cpus(), 6000, 7));
+            assertThat(incremental.steps()).as(p.id()).isEqualTo(every.steps());
+            assertThat(incremental.violated()).as(p.id()).isEqualTo(every.violated());
+        }
+    }
+
     @Test
     void traceHoldsEveryStepUpToTheViolation() throws Exception {
         StringWriter text = new StringWriter();

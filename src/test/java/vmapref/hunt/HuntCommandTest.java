@@ -109,4 +109,48 @@ class HuntCommandTest {
         }
         assertThat(vmapref("hunt", "--mutant", "no-such-bug").err()).contains("unknown mutant 'no-such-bug'");
     }
+
+    /** The output less its timings. */
+    static String untimed(String out) {
+        return out.replaceAll("in \\d+\\.\\d+ s", "in T s");
+    }
+
+    /** Parallel hunts take their programs in index order: the same seed reports the same, whatever --jobs. */
+    @Test
+    void jobsDoNotChangeTheReport(@TempDir Path dir) throws Exception {
+        Path trace = dir.resolve("t.jsonl");
+        java.util.Set<Integer> codes = new java.util.TreeSet<>();
+        for (String[] hunt : new String[][] {
+                {"--profile", "linux-6.12", "--seed", "3", "--programs", "40"},
+                {"--mutant", "flush-dirty-again", "--seed", "1", "--programs", "400"},
+                {"--mutant", "stale-tlb-full-block", "--seed", "5", "--programs", "400"},
+                {"--profile", "linux-6.1", "--seed", "2", "--programs", "400"}}) {
+            String[] common = {"hunt", "--time", "600", "--quiet", "--out", trace.toString()};
+            Run one = vmapref(concat(common, concat(hunt, new String[] {"--jobs", "1"})));
+            String oneTrace = Files.exists(trace) ? Files.readString(trace) : "";
+            Files.deleteIfExists(trace);
+            Run four = vmapref(concat(common, concat(hunt, new String[] {"--jobs", "4"})));
+            String fourTrace = Files.exists(trace) ? Files.readString(trace) : "";
+            Files.deleteIfExists(trace);
+            assertThat(four.code()).as(String.join(" ", hunt) + ": " + four.err()).isEqualTo(one.code());
+            assertThat(untimed(four.out())).as(String.join(" ", hunt)).isEqualTo(untimed(one.out()));
+            assertThat(fourTrace).isEqualTo(oneTrace);
+            assertThat(one.err()).isEmpty();
+            codes.add(one.code());
+        }
+        assertThat(codes).containsExactly(0, 1);
+    }
+
+    @Test
+    void jobsMustBePositive() {
+        Run r = vmapref("hunt", "--jobs", "0", "--programs", "1");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--jobs must be at least 1");
+    }
+
+    static String[] concat(String[] a, String[] b) {
+        String[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
 }
