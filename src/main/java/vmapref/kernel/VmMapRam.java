@@ -103,7 +103,10 @@ final class VmMapRam extends VmapBlocks {
                 || (profile == Profile.LINUX_4_8 && va.state() == Va.State.LAZY));
         if (!findable) {
             if (profile.unknownLargeUnmapWarns()) {
-                effects.add(new Effect.Warn("vm_unmap_ram(): WARN_ON_ONCE(!va) for 0x" + Long.toHexString(addr(page))));
+                if (!warnedOnce) { // WARN_ON_ONCE(): reported once per boot
+                    effects.add(new Effect.Warn("vm_unmap_ram(): WARN_ON_ONCE(!va) for 0x" + Long.toHexString(addr(page))));
+                    warnedOnce = true;
+                }
                 return new Outcome.Done();
             }
             throw new KernelCrash("kernel BUG at mm/vmalloc.c: vm_unmap_ram(0x" + Long.toHexString(addr(page))

@@ -84,7 +84,8 @@ public final class Vmalloc {
             }
         } catch (Transaction.KernelCrash crash) {
             KernelState dead = new KernelState(s.cfg(), s.mutants(), s.mode(), s.blocks(), s.freeLists(), s.areas(),
-                    s.lazy(), s.lazyNr(), s.pools(), s.cache(), crash.getMessage(), s.freeTree(), s.released());
+                    s.lazy(), s.lazyNr(), s.pools(), s.cache(), crash.getMessage(), s.freeTree(), s.released(),
+                    tx.warnedOnce);
             return new Step(dead, new Outcome.Bug(crash.getMessage()), List.copyOf(tx.effects), tx.effects.size());
         }
         if (outcome instanceof Outcome.Rejected) {

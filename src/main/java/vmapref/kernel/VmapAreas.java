@@ -326,7 +326,7 @@ abstract class VmapAreas extends Transaction {
 
     /**
      * drain_vmap_area_work(): the model runs the scheduled work when the call that scheduled it
-     * returns (the kernel runs it on a kworker soon after). 6.1 repeats while over the limit.
+     * returns (the kernel runs it on a kworker soon after); 6.1 repeats while over the limit.
      */
     void runPendingDrain() {
         if (!drainPending) {
@@ -335,7 +335,7 @@ abstract class VmapAreas extends Transaction {
         drainPending = false;
         do {
             purgeLazy(Long.MAX_VALUE, 0, false, "drain_vmap_area_work");
-        } while (profile == Profile.LINUX_6_1 && lazyNr > cfg.lazyMaxPages());
+        } while (profile.drainRepeatsWhileOverLimit() && lazyNr > cfg.lazyMaxPages());
     }
 
     /**
@@ -374,7 +374,7 @@ abstract class VmapAreas extends Transaction {
         if (!hasFreeTree()) { // TRACE_GUIDED: what the tree now holds again
             global.forEach(list -> list.forEach(va -> release(va.start(), va.end())));
         } else {
-            if (profile.hasVmapNodes()) {
+            if (!profile.purgeReturnsCoalesced()) {
                 // node by node, reclaim_list_global(&local_list): the reverse of the node's address order
                 // (the model runs the purge helpers' nodes in order; the kernel may run them concurrently)
                 for (ArrayDeque<Va> local : global) {
