@@ -33,6 +33,9 @@ public final class SpecChecker {
                 r = spec.map(m.ret(), m.count());
             }
         } else if (e instanceof TraceEvent.Unmap u) {
+            if (u.foreign() && u.bug() == null && !spec.unmap(u.addr(), u.count()).ok()) {
+                return null; // another user's mapping from before the trace began
+            }
             if (u.bug() != null) {
                 boolean inContract = spec.unmap(u.addr(), u.count()).ok();
                 r = spec.crash("vm_unmap_ram(" + Hex.format(u.addr()) + ", " + u.count() + ")", inContract, u.bug());
@@ -49,7 +52,7 @@ public final class SpecChecker {
         } else if (e instanceof TraceEvent.Flush f) {
             r = spec.flush(f.start(), f.end());
         } else {
-            return null; // busy: a snapshot of other users, no rule applies
+            return null; // busy (a snapshot of other users) or shrink: no rule applies
         }
         spec = r.next();
         return r.violation();
