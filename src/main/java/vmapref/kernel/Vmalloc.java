@@ -79,14 +79,31 @@ public final class Vmalloc {
      * unknown to the model, so their unmaps change nothing here.
      */
     public static Step stepForeign(KernelState s, Call call, Placement placement) {
-        return step(s, call, placement, true);
+        return stepForeign(s, call, placement, null);
+    }
+
+    /**
+     * As {@link #stepForeign(KernelState, Call, Placement)}; for another user's vm_unmap_aliases(),
+     * {@code flushedPages} is the page range [start, end) its own traced flush covered (empty when it had
+     * none): its purge took only the lazy areas inside it, as the others were freed after it took the lazy
+     * lists (the call runs alongside the traced ones; its event is logged when it returns).
+     */
+    public static Step stepForeign(KernelState s, Call call, Placement placement, long[] flushedPages) {
+        return step(s, call, placement, true, flushedPages);
     }
 
     private static Step step(KernelState s, Call call, Placement placement, boolean foreign) {
+        return step(s, call, placement, foreign, null);
+    }
+
+    private static Step step(KernelState s, Call call, Placement placement, boolean foreign, long[] flushedPages) {
         if (s.crash() != null) {
             throw new IllegalStateException("the kernel crashed earlier (" + s.crash() + "); no call can follow");
         }
         VmMapRam tx = new VmMapRam(s, placement);
+        if (foreign && call instanceof Call.Aliases) {
+            tx.purgeOnly = flushedPages;
+        }
         Outcome outcome;
         try {
             if (call instanceof Call.Map m) {

@@ -231,6 +231,8 @@ public final class Replayer {
         long calls;
         /** Flushes traced since the previous call. */
         final List<TraceEvent.Flush> window = new ArrayList<>();
+        /** The window's flush that is the coming vm_unmap_aliases()'s own (observeWindow), or null. */
+        TraceEvent.Flush ownFlush;
         /** Shrinker runs since the previous call, each as the number of window flushes before it. */
         final List<Integer> shrinks = new ArrayList<>();
         /** The trace has shown the range running out: a NULL map, or a purge on allocation failure. */
@@ -323,7 +325,9 @@ public final class Replayer {
             KernelState before = state;
             Vmalloc.Step step;
             try {
-                step = e.foreign() ? Vmalloc.stepForeign(state, call, placement) : Vmalloc.step(state, call, placement);
+                step = !e.foreign() ? Vmalloc.step(state, call, placement)
+                        : Vmalloc.stepForeign(state, call, placement, ownFlush == null ? new long[] {0, 0}
+                                : new long[] {pageFloor(ownFlush.start()), pageCeil(ownFlush.end())});
             } catch (Vmalloc.PlacementRejected r) {
                 return new Divergence(e.line(), r.rule(), "a placement the kernel could choose", r.getMessage());
             }
@@ -363,6 +367,7 @@ public final class Replayer {
                     }
                 }
             }
+            ownFlush = own < 0 ? null : window.get(own);
             int shrink = 0;
             for (int i = 0; i <= window.size(); i++) {
                 for (; shrink < shrinks.size() && shrinks.get(shrink) == i; shrink++) {
