@@ -51,7 +51,7 @@ MODULE_PARM_DESC(call_timeout, "seconds one call may take before it counts as cr
 enum { OP_MAP = 1, OP_UNMAP, OP_ALIASES };
 enum { R_MAP = 'M', R_UNMAP = 'U', R_ALIASES = 'A', R_FLUSH = 'F', R_ALL = 'T',
 	R_PROBE = 'P', R_STUCK = 'X', R_ERROR = 'E',
-	R_OMAP = 'm', R_OUNMAP = 'u', R_OALIASES = 'a', R_SHRINK = 'K' };
+	R_OMAP = 'm', R_OUNMAP = 'u', R_OALIASES = 'a', R_SHRINK = 'K', R_BUSY = 'B' };
 
 /* The purge path a task is in, by priority: the flush it does is attributed to the highest. */
 enum { P_NONE, P_DRAIN, P_ALIASES, P_OVERFLOW };
@@ -248,14 +248,21 @@ static int omap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (is_worker())
 		return 1;	/* the program's own call: no return handler */
 	c->a = regs->si;
+	c->b = raw_smp_processor_id();	/* vb_alloc() takes this CPU's block queue */
 	return 0;
 }
 
 static int omap_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct call_args *c = (struct call_args *)ri->data;
+	struct rec *r = rec_get(R_OMAP, -1, true);
 
-	rec_simple(R_OMAP, -1, c->a, regs_return_value(regs), 0, true);
+	if (!r)
+		return 0;
+	r->a = c->a;
+	r->b = regs_return_value(regs);
+	r->cpu = c->b;
+	rec_put(r);
 	return 0;
 }
 
@@ -322,6 +329,22 @@ static int overflow_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+/* alloc_vmap_area() for another task (vmalloc, thread stacks): the area it took is busy. */
+static int oalloc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	return is_worker();
+}
+
+static int oalloc_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vmap_area *va = (struct vmap_area *)regs_return_value(regs);
+
+	if (IS_ERR_OR_NULL(va) || va->va_start < VMALLOC_START || va->va_start > VMALLOC_END)
+		return 0;
+	rec_simple(R_BUSY, -1, va->va_start, va->va_end, 0, true);
+	return 0;
+}
+
 /* vmap_node_shrink_scan() returned: every node pool decayed. */
 static int shrink_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -341,6 +364,7 @@ static struct kretprobe krp_others[] = {
 	KRP("reclaim_and_purge_vmap_areas", overflow_entry, overflow_ret),
 	KRP("purge_vmap_area_lazy", overflow_entry, overflow_ret),	/* 6.1's overflow purge */
 	KRP("vmap_node_shrink_scan", NULL, shrink_ret),
+	KRP("alloc_vmap_area", oalloc_entry, oalloc_ret),
 };
 static bool krp_others_on[ARRAY_SIZE(krp_others)];
 
@@ -575,6 +599,7 @@ static int ctl_show(struct seq_file *m, void *v)
 			break;
 		case R_OMAP:
 		case R_OUNMAP:
+		case R_BUSY:
 			seq_printf(m, "%c %llu %d %d 0x%lx 0x%lx %s\n", r->type, r->seq, r->cpu, r->op, r->a, r->b, r->comm);
 			break;
 		case R_OALIASES:

@@ -24,7 +24,8 @@ public record GuestLog(Map<String, String> facts, List<VmallocLine> vmallocinfo,
      * address, b = count), A (vm_unmap_aliases), F (flush_tlb_kernel_range: a = start, b = end), T
      * (flush_tlb_all), P (probe: a = address, b = 1 if readable, seq = the aliases it follows), X (the call did
      * not return), E (the call's CPU was not online); another task's m (map), u (unmap), a (_vm_unmap_aliases),
-     * with the fields of M, U and A, and K (the vmap-node shrinker ran). {@code op} is the program index (-1 for
+     * with the fields of M, U and A, K (the vmap-node shrinker ran) and B (alloc_vmap_area() for another task: a = start,
+     * b = end). {@code op} is the program index (-1 for
      * flushes and other tasks); {@code caller} and {@code comm} are a flush's caller and task, {@code path} the
      * purge path behind a flush (overflow, drain, aliases, other; null from an older module).
      */
@@ -38,7 +39,7 @@ public record GuestLog(Map<String, String> facts, List<VmallocLine> vmallocinfo,
     private static final Pattern VMALLOC = Pattern.compile("^(0x[0-9a-f]+)-(0x[0-9a-f]+)\\s+\\d+\\s*(.*)$");
     private static final Pattern FLUSH = Pattern.compile(
             "^([FT]) (\\d+) (\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+) (\\S+) (?:path=(\\w+) )?(.*)$");
-    private static final Pattern OTHER_CALL = Pattern.compile("^([mu]) (\\d+) (\\d+) (-?\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+) ?(.*)$");
+    private static final Pattern OTHER_CALL = Pattern.compile("^([muB]) (\\d+) (\\d+) (-?\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+) ?(.*)$");
     private static final Pattern OTHER_EVENT = Pattern.compile("^([aK]) (\\d+) (\\d+) (-?\\d+) ?(.*)$");
     private static final Pattern CALL = Pattern.compile("^([MU]) (\\d+) (\\d+) (\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+)$");
     private static final Pattern ALIASES = Pattern.compile("^A (\\d+) (\\d+) (\\d+)$");

@@ -168,6 +168,10 @@ public final class TraceBuilder {
                         w.event(new TraceEvent.Aliases(0, r.cpu(), null, r.seq(), "in " + r.comm(), null, true));
                         foreign++;
                     }
+                    case 'B' -> {
+                        w.event(new TraceEvent.Busy(0, r.a(), r.b(), r.seq(), "alloc_vmap_area in " + r.comm()));
+                        busy++;
+                    }
                     case 'K' -> {
                         w.event(new TraceEvent.Shrink(0, r.cpu(), r.seq(), "vmap_node_shrink_scan in " + r.comm()));
                         shrinks++;
