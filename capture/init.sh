@@ -33,6 +33,7 @@ if insmod /vmapref_capture.ko $(cat /modparams) 2>/tmp.err; then
 	if cat /program > /proc/vmapref_capture 2>/tmp.err; then
 		for p in $loaders; do kill $p; done
 		wait
+		echo stop > /proc/vmapref_capture
 		echo "@@VMAPREF BEGIN log"
 		cat /proc/vmapref_capture
 		echo "@@VMAPREF END log"

@@ -10,7 +10,7 @@
  *
  * Interface: /proc/vmapref_capture. Write lines "m CPU COUNT", "u CPU REF"
  * (REF = 0-based index of an earlier map), "a CPU", "probe" and finally "run";
- * the write of "run" returns when the program has run. Reading the file gives
+ * the write of "run" returns when the program has run; "stop" ends the log. Reading the file gives
  * the header ("H ...") and the log, one record per line. Everything the run
  * needs is allocated at load time, so that it shows in /proc/vmallocinfo.
  */
@@ -30,6 +30,7 @@
 #include <linux/wait.h>
 #include <linux/sched.h>
 #include <linux/jiffies.h>
+#include <linux/delay.h>
 #include <linux/version.h>
 
 static unsigned int max_ops = 65536;
@@ -54,7 +55,7 @@ enum { R_MAP = 'M', R_UNMAP = 'U', R_ALIASES = 'A', R_FLUSH = 'F', R_ALL = 'T',
 	R_OMAP = 'm', R_OUNMAP = 'u', R_OALIASES = 'a', R_SHRINK = 'K', R_BUSY = 'B' };
 
 /* The purge path a task is in, by priority: the flush it does is attributed to the highest. */
-enum { P_NONE, P_DRAIN, P_ALIASES, P_OVERFLOW };
+enum { P_NONE, P_DRAIN, P_ALIASES, P_OVERFLOW, M_MAP_RAM };	/* M_MAP_RAM: inside vm_map_ram(), no path */
 static const char path_name[][9] = { "other", "drain", "aliases", "overflow" };
 
 struct op {
@@ -91,7 +92,7 @@ static struct page **pagevec;
 static struct rec *recs;
 static atomic_t nr_recs = ATOMIC_INIT(0);
 static atomic64_t seq = ATOMIC64_INIT(0);
-static bool probing, ran;
+static bool probing, ran, stopped;
 static unsigned long *probe_addr;	/* ranges unmapped since the last vm_unmap_aliases() */
 static unsigned int nr_probe;
 static char line[64];
@@ -101,9 +102,12 @@ static DEFINE_MUTEX(ctl_lock);
 /* Reserves a log slot; NULL when the log is full (counted in the last slot). */
 static struct rec *rec_get(u8 type, int op, bool event)
 {
-	int i = atomic_inc_return(&nr_recs) - 1;
 	struct rec *r;
+	int i;
 
+	if (READ_ONCE(stopped))
+		return NULL;
+	i = atomic_inc_return(&nr_recs) - 1;
 	if (i >= max_records)
 		return NULL;
 	r = &recs[i];
@@ -175,7 +179,7 @@ static u8 mark_of_current(void)
 
 	raw_spin_lock_irqsave(&marks_lock, flags);
 	for (i = 0; i < MAX_MARKS; i++)
-		if (marks[i].task == current && marks[i].path > best)
+		if (marks[i].task == current && marks[i].path > best && marks[i].path != M_MAP_RAM)
 			best = marks[i].path;
 	raw_spin_unlock_irqrestore(&marks_lock, flags);
 	return best;
@@ -249,14 +253,30 @@ static int omap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 1;	/* the program's own call: no return handler */
 	c->a = regs->si;
 	c->b = raw_smp_processor_id();	/* vb_alloc() takes this CPU's block queue */
+	mark_push(M_MAP_RAM);
 	return 0;
+}
+
+static bool in_map_ram(void)
+{
+	unsigned long flags;
+	bool in = false;
+	int i;
+
+	raw_spin_lock_irqsave(&marks_lock, flags);
+	for (i = 0; i < MAX_MARKS; i++)
+		in |= marks[i].task == current && marks[i].path == M_MAP_RAM;
+	raw_spin_unlock_irqrestore(&marks_lock, flags);
+	return in;
 }
 
 static int omap_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct call_args *c = (struct call_args *)ri->data;
-	struct rec *r = rec_get(R_OMAP, -1, true);
+	struct rec *r;
 
+	mark_pop(M_MAP_RAM);
+	r = rec_get(R_OMAP, -1, true);
 	if (!r)
 		return 0;
 	r->a = c->a;
@@ -332,7 +352,7 @@ static int overflow_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 /* alloc_vmap_area() for another task (vmalloc, thread stacks): the area it took is busy. */
 static int oalloc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	return is_worker();
+	return is_worker() || in_map_ram();	/* vm_map_ram()'s own areas are its events */
 }
 
 static int oalloc_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -508,6 +528,11 @@ static int parse_line(char *s)
 		return 0;
 	if (!strcmp(s, "probe")) {
 		probing = true;
+		return 0;
+	}
+	if (!strcmp(s, "stop")) {	/* the log is complete: other users' events stop here */
+		WRITE_ONCE(stopped, true);
+		msleep(200);	/* records being written finish */
 		return 0;
 	}
 	if (!strcmp(s, "run")) {

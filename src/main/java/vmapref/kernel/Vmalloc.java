@@ -48,6 +48,14 @@ public final class Vmalloc {
         default boolean mayHaveRunOut() {
             return false;
         }
+
+        /**
+         * Whether the call is another user's: its CPU is where it entered vm_map_ram(), and it may have
+         * moved before node_alloc() picked a node, so an area from another node's pool is taken from there.
+         */
+        default boolean foreign() {
+            return false;
+        }
     }
 
     /** A placement the model cannot accept: the trace put an area where the kernel never would. */

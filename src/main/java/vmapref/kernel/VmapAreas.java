@@ -201,6 +201,14 @@ abstract class VmapAreas extends Transaction {
     Va placeAsTold(long pages, long align, Va.Kind kind, long count, int cpu) {
         long start = placement == null ? -1 : placement.place(kind, pages, align);
         int node = cfg.nrVmapNodes() > 1 ? cpu % cfg.nrVmapNodes() : -1;
+        if (node >= 0 && start >= 0 && placement.foreign() && pages <= KernelConfig.MAX_VA_SIZE_PAGES) {
+            for (int n = 0; n < cfg.nrVmapNodes(); n++) { // another user on another CPU by then: its node's pool
+                PVector<Long> pool = pools.get(KernelState.poolKey(n, pages));
+                if (pool != null && pool.contains(start)) {
+                    node = n;
+                }
+            }
+        }
         if (node >= 0 && pages <= KernelConfig.MAX_VA_SIZE_PAGES) {
             PVector<Long> pool = pools.get(KernelState.poolKey(node, pages));
             if (pool != null && !pool.isEmpty() && pool.get(0) % align == 0 && start != pool.get(0)) {

@@ -318,6 +318,11 @@ public final class Replayer {
                 public boolean mayHaveRunOut() {
                     return ranOutBefore || told == null;
                 }
+
+                @Override
+                public boolean foreign() {
+                    return e.foreign();
+                }
             };
             if (e instanceof TraceEvent.Map m && m.ret() == null && m.bug() == null && m.count() > 0) {
                 ranOut = true;
