@@ -305,23 +305,21 @@ static int ounmap_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-/* _vm_unmap_aliases(): a purge path for everyone, a call to log for other tasks. */
+/*
+ * _vm_unmap_aliases(): a purge path for everyone, a call to log for other tasks,
+ * when it enters: it walks the blocks first, its flush comes last.
+ */
 static int aliases_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	struct call_args *c = (struct call_args *)ri->data;
-
-	c->a = !is_worker();
+	if (!is_worker())
+		rec_simple(R_OALIASES, -1, 0, 0, 0, true);
 	mark_push(P_ALIASES);
 	return 0;
 }
 
 static int aliases_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	struct call_args *c = (struct call_args *)ri->data;
-
 	mark_pop(P_ALIASES);
-	if (c->a)
-		rec_simple(R_OALIASES, -1, 0, 0, 0, true);
 	return 0;
 }
 

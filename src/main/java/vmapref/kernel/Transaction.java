@@ -39,12 +39,6 @@ abstract class Transaction {
     private boolean freeTreeCopied;
     /** schedule_work(&drain_vmap_work) happened during this call. */
     boolean drainPending;
-    /**
-     * Another user's vm_unmap_aliases() (TRACE_GUIDED): the page range its traced flush covered. Its purge
-     * took only the lazy areas inside it: the others were freed after its purge took the lazy lists, while it
-     * ran. Null: every lazy area.
-     */
-    long[] purgeOnly;
     /** {@link KernelState#warnedOnce()}. */
     boolean warnedOnce;
     /** Inside a purge: 4.8's try_purge_vmap_area_lazy() fails its trylock. */

@@ -215,7 +215,7 @@ final class VmMapRam extends VmapBlocks {
                     VmapBlock vb = blocks.get(base);
                     boolean dirty = profile == Profile.LINUX_4_8 ? vb.dirty() != 0
                             : vb.dirty() != 0 && vb.dirty() != bits;
-                    if (dirty && flushedByOther(vb.base() + vb.dirtyMin(), vb.base() + vb.dirtyMax())) {
+                    if (dirty) {
                         widen(range, vb.base() + vb.dirtyMin(), vb.base() + vb.dirtyMax());
                         flush = true;
                     }

@@ -87,31 +87,14 @@ public final class Vmalloc {
      * unknown to the model, so their unmaps change nothing here.
      */
     public static Step stepForeign(KernelState s, Call call, Placement placement) {
-        return stepForeign(s, call, placement, null);
-    }
-
-    /**
-     * As {@link #stepForeign(KernelState, Call, Placement)}; for another user's vm_unmap_aliases(),
-     * {@code flushedPages} is the page range [start, end) its own traced flush covered (empty when it had
-     * none): its purge took only the lazy areas inside it, as the others were freed after it took the lazy
-     * lists (the call runs alongside the traced ones; its event is logged when it returns).
-     */
-    public static Step stepForeign(KernelState s, Call call, Placement placement, long[] flushedPages) {
-        return step(s, call, placement, true, flushedPages);
+        return step(s, call, placement, true);
     }
 
     private static Step step(KernelState s, Call call, Placement placement, boolean foreign) {
-        return step(s, call, placement, foreign, null);
-    }
-
-    private static Step step(KernelState s, Call call, Placement placement, boolean foreign, long[] flushedPages) {
         if (s.crash() != null) {
             throw new IllegalStateException("the kernel crashed earlier (" + s.crash() + "); no call can follow");
         }
         VmMapRam tx = new VmMapRam(s, placement);
-        if (foreign && call instanceof Call.Aliases) {
-            tx.purgeOnly = flushedPages;
-        }
         Outcome outcome;
         try {
             if (call instanceof Call.Map m) {
@@ -155,9 +138,15 @@ public final class Vmalloc {
     /**
      * As {@link #observeFlush(KernelState, long, long, String)}, with a version-2 trace's purge path
      * (null when the trace does not say): "overflow" is alloc_vmap_area()'s reclaim_and_purge_vmap_areas(),
-     * "drain" and "aliases" ran __purge_vmap_area_lazy(), "other" purges only what it covers.
+     * "drain" ran __purge_vmap_area_lazy(); "aliases" is the flush of a vm_unmap_aliases() whose walk and
+     * purge the model ran at its event, so, like "other", it purges only the lazy areas it covers (freed
+     * after that event, before the kernel's purge took the lazy lists); "other" is no purge (every
+     * __purge_vmap_area_lazy() runs under one of the three), so it changes nothing.
      */
     public static KernelState observeFlush(KernelState s, long startAddr, long endAddr, String note, String path) {
+        if ("other".equals(path)) {
+            return s;
+        }
         VmMapRam tx = new VmMapRam(s, null);
         boolean overflow = path != null ? path.equals("overflow")
                 : "reclaim_and_purge_vmap_areas".equals(note) || "purge_vmap_area_lazy".equals(note);
@@ -171,7 +160,7 @@ public final class Vmalloc {
                 covered.add(va);
             }
         }
-        boolean purge = !covered.isEmpty() || overflow || (path != null ? !path.equals("other") : note != null
+        boolean purge = overflow || (path != null ? path.equals("drain") : !covered.isEmpty() || note != null
                 && (note.contains("purge_vmap_area_lazy") || note.contains("drain_vmap_area_work")));
         if (purge && s.cfg().nrVmapNodes() > 1) {
             for (int node = 0; node < s.cfg().nrVmapNodes(); node++) {

@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import org.pcollections.PSortedMap;
 import org.pcollections.PVector;
 import org.pcollections.TreePMap;
 import org.pcollections.TreePVector;
@@ -360,22 +359,15 @@ abstract class VmapAreas extends Transaction {
                 decayVaPoolNode(node, fullPoolDecay);
             }
         }
-        PSortedMap<Long, Va> taken = lazy;
-        if (purgeOnly != null) { // another user's purge: what its flush covered (Transaction.purgeOnly)
-            taken = purgeOnly[0] >= purgeOnly[1] ? TreePMap.empty() : lazy.subMap(purgeOnly[0], purgeOnly[1]);
-            while (!taken.isEmpty() && taken.lastEntry().getValue().end() > purgeOnly[1]) {
-                taken = taken.minus(taken.lastKey());
-            }
-        }
-        if (taken.isEmpty()) {
+        if (lazy.isEmpty()) {
             return false;
         }
-        flushRange(Math.min(start, taken.firstKey()), Math.max(end, taken.lastEntry().getValue().end()), by);
+        flushRange(Math.min(start, lazy.firstKey()), Math.max(end, lazy.lastEntry().getValue().end()), by);
         List<ArrayDeque<Va>> global = new ArrayList<>(); // per node: what goes back to the free tree
         for (int node = 0; node < cfg.nrVmapNodes(); node++) {
             global.add(new ArrayDeque<>());
         }
-        for (Va va : taken.values()) { // purge_vmap_node(): each node's list in address order
+        for (Va va : lazy.values()) { // purge_vmap_node(): each node's list in address order
             lazyNr -= va.pages();
             if (nodes && va.node() >= 0 && !fullPoolDecay && va.pages() <= KernelConfig.MAX_VA_SIZE_PAGES) {
                 int key = KernelState.poolKey(va.node(), va.pages());
@@ -386,7 +378,7 @@ abstract class VmapAreas extends Transaction {
                 global.get(Math.max(va.node(), 0)).addFirst(va); // list_add(&va->list, &local_list)
             }
         }
-        lazy = taken == lazy ? TreePMap.empty() : lazy.minusAll(taken.keySet());
+        lazy = TreePMap.empty();
         if (!hasFreeTree()) { // TRACE_GUIDED: what the tree now holds again
             global.forEach(list -> list.forEach(va -> release(va.start(), va.end())));
         } else {

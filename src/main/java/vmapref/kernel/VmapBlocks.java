@@ -110,9 +110,6 @@ abstract class VmapBlocks extends VmapAreas {
         if (vb.free() + vb.dirty() != bits || vb.dirty() == bits) {
             return false;
         }
-        if (!flushedByOther(vb.base(), vb.base() + bits)) {
-            return false; // another user's purge whose flush did not cover it: it was not empty then
-        }
         if (profile.hasPurgeThreshold() && !(force || vb.free() < cfg.purgeThreshold())) {
             return false;
         }
@@ -150,7 +147,7 @@ abstract class VmapBlocks extends VmapAreas {
         if (purgeFragmentedBlock(vb, has(Mutant.PURGE_USABLE_BLOCKS), purge)) {
             return false;
         }
-        if (vb.dirtyMax() != 0 && vb.dirty() != bits && flushedByOther(vb.base() + vb.dirtyMin(), vb.base() + vb.dirtyMax())) {
+        if (vb.dirtyMax() != 0 && vb.dirty() != bits) {
             widen(range, vb.base() + vb.dirtyMin(), vb.base() + vb.dirtyMax());
             if (profile.aliasesResetsDirtyRange() && !has(Mutant.FLUSH_DIRTY_AGAIN)) { // "Prevent that this is flushed again"
                 blocks = blocks.plus(vb.base(), vb.withDirty(vb.dirty(), bits, 0));
@@ -158,15 +155,6 @@ abstract class VmapBlocks extends VmapAreas {
             return true;
         }
         return false;
-    }
-
-    /**
-     * Whether pages [start, end) are inside {@link #purgeOnly}, the flush of another user's
-     * vm_unmap_aliases() (always true for the model's own calls): what that call saw when it walked the
-     * blocks, before traced calls that ran alongside it changed them.
-     */
-    boolean flushedByOther(long start, long end) {
-        return purgeOnly == null || (start >= purgeOnly[0] && end <= purgeOnly[1]);
     }
 
     static void widen(long[] range, long start, long end) {

@@ -231,8 +231,6 @@ public final class Replayer {
         long calls;
         /** Flushes traced since the previous call. */
         final List<TraceEvent.Flush> window = new ArrayList<>();
-        /** The window's flush that is the coming vm_unmap_aliases()'s own (observeWindow), or null. */
-        TraceEvent.Flush ownFlush;
         /** Shrinker runs since the previous call, each as the number of window flushes before it. */
         final List<Integer> shrinks = new ArrayList<>();
         /** The trace has shown the range running out: a NULL map, or a purge on allocation failure. */
@@ -330,9 +328,7 @@ public final class Replayer {
             KernelState before = state;
             Vmalloc.Step step;
             try {
-                step = !e.foreign() ? Vmalloc.step(state, call, placement)
-                        : Vmalloc.stepForeign(state, call, placement, ownFlush == null ? new long[] {0, 0}
-                                : new long[] {pageFloor(ownFlush.start()), pageCeil(ownFlush.end())});
+                step = e.foreign() ? Vmalloc.stepForeign(state, call, placement) : Vmalloc.step(state, call, placement);
             } catch (Vmalloc.PlacementRejected r) {
                 return new Divergence(e.line(), r.rule(), "a placement the kernel could choose", r.getMessage());
             }
@@ -344,7 +340,7 @@ public final class Replayer {
             if (v != null && v.rule() != Rule.ALIASES_NO_STALE) {
                 return new Divergence(e.line(), v.rule().id(), v.rule().statement(), v.message());
             }
-            if (e instanceof TraceEvent.Aliases) {
+            if (e instanceof TraceEvent.Aliases && !e.foreign()) { // another user's flush follows its event
                 d = flushCovers(e.line(), step.effects());
             }
             state = step.state();
@@ -362,7 +358,7 @@ public final class Replayer {
                         : "reclaim_and_purge_vmap_areas".equals(f.note()) || "purge_vmap_area_lazy".equals(f.note());
             }
             int own = -1;
-            if (e instanceof TraceEvent.Aliases a) {
+            if (e instanceof TraceEvent.Aliases a && !a.foreign()) {
                 for (int i = window.size() - 1; i >= 0 && own < 0; i--) {
                     TraceEvent.Flush f = window.get(i);
                     boolean worker = f.path() != null ? !f.path().equals("aliases")
@@ -372,7 +368,6 @@ public final class Replayer {
                     }
                 }
             }
-            ownFlush = own < 0 ? null : window.get(own);
             int shrink = 0;
             for (int i = 0; i <= window.size(); i++) {
                 for (; shrink < shrinks.size() && shrinks.get(shrink) == i; shrink++) {

@@ -84,8 +84,8 @@ class OtherUsersTest {
         check(header(2, "linux-6.1", 1), "block-offset", 4,
                 map(1, B),
                 unmap(B, 1),
+                otherAliases(), // logged when it enters: its flush follows
                 OTHER + flush(B, "0xffffc90000100000", "aliases"),
-                otherAliases(),
                 map(1, B));
     }
 
@@ -101,8 +101,8 @@ class OtherUsersTest {
                 unmap("0xffffc90000040000", 64),
                 unmap("0xffffc90000080000", 64),
                 unmap("0xffffc900000c0000", 32),
+                otherAliases(), // logged when it enters: its flush follows
                 OTHER + flush(B, "0xffffc90000100000", "aliases"),
-                otherAliases(),
                 map(1, B));
     }
 
@@ -113,8 +113,8 @@ class OtherUsersTest {
                 map(1, B),
                 map(1, "0xffffc90000001000"),
                 unmap(B, 1),
+                otherAliases(), // logged when it enters: its flush follows
                 OTHER + flush(B, "0xffffc90000001000", "aliases"),
-                otherAliases(),
                 map(1, "0xffffc90000002000"),
                 "{\"op\":\"aliases\",\"cpu\":0}");
     }
