@@ -3,11 +3,14 @@
  * vmapref_capture: runs a call program of vm_map_ram(), vm_unmap_ram() and
  * vm_unmap_aliases() on kthreads bound to CPUs and logs every result and every
  * completed kernel TLB flush (kretprobes on flush_tlb_kernel_range and
- * flush_tlb_all), numbered by one global atomic counter.
+ * flush_tlb_all), numbered by one global atomic counter. Other tasks' calls
+ * (kretprobes on vm_map_ram, vm_unmap_ram, _vm_unmap_aliases), the vmap-node
+ * shrinker (vmap_node_shrink_scan) and the purge path behind each flush are
+ * logged too, system-wide.
  *
  * Interface: /proc/vmapref_capture. Write lines "m CPU COUNT", "u CPU REF"
  * (REF = 0-based index of an earlier map), "a CPU", "probe" and finally "run";
- * the write of "run" returns when the program has run. Reading the file gives
+ * the write of "run" returns when the program has run; "stop" ends the log. Reading the file gives
  * the header ("H ...") and the log, one record per line. Everything the run
  * needs is allocated at load time, so that it shows in /proc/vmallocinfo.
  */
@@ -27,6 +30,7 @@
 #include <linux/wait.h>
 #include <linux/sched.h>
 #include <linux/jiffies.h>
+#include <linux/delay.h>
 #include <linux/version.h>
 
 static unsigned int max_ops = 65536;
@@ -47,7 +51,12 @@ MODULE_PARM_DESC(call_timeout, "seconds one call may take before it counts as cr
 
 enum { OP_MAP = 1, OP_UNMAP, OP_ALIASES };
 enum { R_MAP = 'M', R_UNMAP = 'U', R_ALIASES = 'A', R_FLUSH = 'F', R_ALL = 'T',
-	R_PROBE = 'P', R_STUCK = 'X', R_ERROR = 'E' };
+	R_PROBE = 'P', R_STUCK = 'X', R_ERROR = 'E',
+	R_OMAP = 'm', R_OUNMAP = 'u', R_OALIASES = 'a', R_SHRINK = 'K', R_BUSY = 'B' };
+
+/* The purge path a task is in, by priority: the flush it does is attributed to the highest. */
+enum { P_NONE, P_DRAIN, P_ALIASES, P_OVERFLOW, M_MAP_RAM };	/* M_MAP_RAM: inside vm_map_ram(), no path */
+static const char path_name[][9] = { "other", "drain", "aliases", "overflow" };
 
 struct op {
 	u8 kind;
@@ -64,6 +73,7 @@ struct rec {
 	s32 op;			/* program index, -1 for flushes */
 	s16 cpu;
 	u8 type;
+	u8 path;		/* flushes: P_* */
 	u8 valid;
 	char comm[TASK_COMM_LEN];
 };
@@ -82,8 +92,7 @@ static struct page **pagevec;
 static struct rec *recs;
 static atomic_t nr_recs = ATOMIC_INIT(0);
 static atomic64_t seq = ATOMIC64_INIT(0);
-static struct worker *workers;	/* per possible CPU, [nr_cpu_ids] */
-static bool probing, ran;
+static bool probing, ran, stopped;
 static unsigned long *probe_addr;	/* ranges unmapped since the last vm_unmap_aliases() */
 static unsigned int nr_probe;
 static char line[64];
@@ -93,9 +102,12 @@ static DEFINE_MUTEX(ctl_lock);
 /* Reserves a log slot; NULL when the log is full (counted in the last slot). */
 static struct rec *rec_get(u8 type, int op, bool event)
 {
-	int i = atomic_inc_return(&nr_recs) - 1;
 	struct rec *r;
+	int i;
 
+	if (READ_ONCE(stopped))
+		return NULL;
+	i = atomic_inc_return(&nr_recs) - 1;
 	if (i >= max_records)
 		return NULL;
 	r = &recs[i];
@@ -123,6 +135,67 @@ static void rec_simple(u8 type, int op, unsigned long a, unsigned long b, unsign
 	r->b = b;
 	r->c = c;
 	rec_put(r);
+}
+
+/* A task inside a purge path: drain_vmap_area_work(), _vm_unmap_aliases(), the overflow purge. */
+#define MAX_MARKS 128
+static struct { struct task_struct *task; u8 path; } marks[MAX_MARKS];
+static DEFINE_RAW_SPINLOCK(marks_lock);
+
+static void mark_push(u8 path)
+{
+	unsigned long flags;
+	int i;
+
+	raw_spin_lock_irqsave(&marks_lock, flags);
+	for (i = 0; i < MAX_MARKS; i++)
+		if (!marks[i].task) {
+			marks[i].task = current;
+			marks[i].path = path;
+			break;
+		}
+	raw_spin_unlock_irqrestore(&marks_lock, flags);
+}
+
+static void mark_pop(u8 path)
+{
+	unsigned long flags;
+	int i;
+
+	raw_spin_lock_irqsave(&marks_lock, flags);
+	for (i = 0; i < MAX_MARKS; i++)
+		if (marks[i].task == current && marks[i].path == path) {
+			marks[i].task = NULL;
+			break;
+		}
+	raw_spin_unlock_irqrestore(&marks_lock, flags);
+}
+
+static u8 mark_of_current(void)
+{
+	unsigned long flags;
+	u8 best = P_NONE;
+	int i;
+
+	raw_spin_lock_irqsave(&marks_lock, flags);
+	for (i = 0; i < MAX_MARKS; i++)
+		if (marks[i].task == current && marks[i].path > best && marks[i].path != M_MAP_RAM)
+			best = marks[i].path;
+	raw_spin_unlock_irqrestore(&marks_lock, flags);
+	return best;
+}
+
+static struct worker *workers;	/* per possible CPU, [nr_cpu_ids] */
+
+/* The program's own kthreads: their calls are logged by run_op(), not as other users'. */
+static bool is_worker(void)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
+		if (workers[cpu].task == current)
+			return true;
+	return false;
 }
 
 /* Entry of flush_tlb_kernel_range(start, end) / flush_tlb_all(): keep the arguments and the caller. */
@@ -155,9 +228,163 @@ static int flush_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct flush_args *f = (struct flush_args *)ri->data;
 
-	rec_simple(f->end == ~0UL && f->start == 0 ? R_ALL : R_FLUSH, -1, f->start, f->end, f->caller, true);
+	struct rec *r = rec_get(f->end == ~0UL && f->start == 0 ? R_ALL : R_FLUSH, -1, true);
+
+	if (!r)
+		return 0;
+	r->a = f->start;
+	r->b = f->end;
+	r->c = f->caller;
+	r->path = mark_of_current();
+	rec_put(r);
 	return 0;
 }
+
+/* vm_map_ram(pages, count, node) / vm_unmap_ram(mem, count) of another task. */
+struct call_args {
+	unsigned long a, b;
+};
+
+static int omap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct call_args *c = (struct call_args *)ri->data;
+
+	if (is_worker())
+		return 1;	/* the program's own call: no return handler */
+	c->a = regs->si;
+	c->b = raw_smp_processor_id();	/* vb_alloc() takes this CPU's block queue */
+	mark_push(M_MAP_RAM);
+	return 0;
+}
+
+static bool in_map_ram(void)
+{
+	unsigned long flags;
+	bool in = false;
+	int i;
+
+	raw_spin_lock_irqsave(&marks_lock, flags);
+	for (i = 0; i < MAX_MARKS; i++)
+		in |= marks[i].task == current && marks[i].path == M_MAP_RAM;
+	raw_spin_unlock_irqrestore(&marks_lock, flags);
+	return in;
+}
+
+static int omap_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct call_args *c = (struct call_args *)ri->data;
+	struct rec *r;
+
+	mark_pop(M_MAP_RAM);
+	r = rec_get(R_OMAP, -1, true);
+	if (!r)
+		return 0;
+	r->a = c->a;
+	r->b = regs_return_value(regs);
+	r->cpu = c->b;
+	rec_put(r);
+	return 0;
+}
+
+static int ounmap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct call_args *c = (struct call_args *)ri->data;
+
+	if (is_worker())
+		return 1;
+	c->a = regs->di;
+	c->b = regs->si;
+	return 0;
+}
+
+static int ounmap_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct call_args *c = (struct call_args *)ri->data;
+
+	rec_simple(R_OUNMAP, -1, c->a, c->b, 0, true);
+	return 0;
+}
+
+/*
+ * _vm_unmap_aliases(): a purge path for everyone, a call to log for other tasks,
+ * when it enters: it walks the blocks first, its flush comes last.
+ */
+static int aliases_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	if (!is_worker())
+		rec_simple(R_OALIASES, -1, 0, 0, 0, true);
+	mark_push(P_ALIASES);
+	return 0;
+}
+
+static int aliases_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	mark_pop(P_ALIASES);
+	return 0;
+}
+
+static int drain_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	mark_push(P_DRAIN);
+	return 0;
+}
+
+static int drain_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	mark_pop(P_DRAIN);
+	return 0;
+}
+
+static int overflow_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	mark_push(P_OVERFLOW);
+	return 0;
+}
+
+static int overflow_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	mark_pop(P_OVERFLOW);
+	return 0;
+}
+
+/* alloc_vmap_area() for another task (vmalloc, thread stacks): the area it took is busy. */
+static int oalloc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	return is_worker() || in_map_ram();	/* vm_map_ram()'s own areas are its events */
+}
+
+static int oalloc_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vmap_area *va = (struct vmap_area *)regs_return_value(regs);
+
+	if (IS_ERR_OR_NULL(va) || va->va_start < VMALLOC_START || va->va_start > VMALLOC_END)
+		return 0;
+	rec_simple(R_BUSY, -1, va->va_start, va->va_end, 0, true);
+	return 0;
+}
+
+/* vmap_node_shrink_scan() returned: every node pool decayed. */
+static int shrink_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	rec_simple(R_SHRINK, -1, 0, 0, 0, true);
+	return 0;
+}
+
+#define KRP(sym, entry, ret) { .kp.symbol_name = sym, .entry_handler = entry, .handler = ret, \
+	.data_size = sizeof(struct call_args), .maxactive = 64 }
+
+/* Optional: a symbol the kernel lacks (6.1 has no shrinker, a static function may be inlined) is skipped. */
+static struct kretprobe krp_others[] = {
+	KRP("vm_map_ram", omap_entry, omap_ret),
+	KRP("vm_unmap_ram", ounmap_entry, ounmap_ret),
+	KRP("_vm_unmap_aliases", aliases_entry, aliases_ret),
+	KRP("drain_vmap_area_work", drain_entry, drain_ret),
+	KRP("reclaim_and_purge_vmap_areas", overflow_entry, overflow_ret),
+	KRP("purge_vmap_area_lazy", overflow_entry, overflow_ret),	/* 6.1's overflow purge */
+	KRP("vmap_node_shrink_scan", NULL, shrink_ret),
+	KRP("alloc_vmap_area", oalloc_entry, oalloc_ret),
+};
+static bool krp_others_on[ARRAY_SIZE(krp_others)];
 
 static struct kretprobe krp_range = {
 	.kp.symbol_name = "flush_tlb_kernel_range",
@@ -301,6 +528,11 @@ static int parse_line(char *s)
 		probing = true;
 		return 0;
 	}
+	if (!strcmp(s, "stop")) {	/* the log is complete: other users' events stop here */
+		WRITE_ONCE(stopped, true);
+		msleep(200);	/* records being written finish */
+		return 0;
+	}
 	if (!strcmp(s, "run")) {
 		if (ran)
 			return -EBUSY;
@@ -372,6 +604,11 @@ static int ctl_show(struct seq_file *m, void *v)
 	seq_printf(m, "H possible=%*pbl\n", cpumask_pr_args(cpu_possible_mask));
 	seq_printf(m, "H online=%*pbl\n", cpumask_pr_args(cpu_online_mask));
 	seq_printf(m, "H lazy_max_hint=%u ops=%u ran=%d probing=%d\n", 32U << (20 - PAGE_SHIFT), nr_ops, ran, probing);
+	seq_puts(m, "H probes=");
+	for (i = 0; i < ARRAY_SIZE(krp_others); i++)
+		if (krp_others_on[i])
+			seq_printf(m, "%s,", krp_others[i].kp.symbol_name);
+	seq_puts(m, "\n");
 	for (i = 0; i < n; i++) {
 		struct rec *r = &recs[i];
 
@@ -380,8 +617,17 @@ static int ctl_show(struct seq_file *m, void *v)
 		switch (r->type) {
 		case R_FLUSH:
 		case R_ALL:
-			seq_printf(m, "%c %llu %d 0x%lx 0x%lx %pS %s\n", r->type, r->seq, r->cpu, r->a, r->b,
-				   (void *)r->c, r->comm);
+			seq_printf(m, "%c %llu %d 0x%lx 0x%lx %pS path=%s %s\n", r->type, r->seq, r->cpu, r->a, r->b,
+				   (void *)r->c, path_name[r->path], r->comm);
+			break;
+		case R_OMAP:
+		case R_OUNMAP:
+		case R_BUSY:
+			seq_printf(m, "%c %llu %d %d 0x%lx 0x%lx %s\n", r->type, r->seq, r->cpu, r->op, r->a, r->b, r->comm);
+			break;
+		case R_OALIASES:
+		case R_SHRINK:
+			seq_printf(m, "%c %llu %d %d %s\n", r->type, r->seq, r->cpu, r->op, r->comm);
 			break;
 		case R_MAP:
 		case R_UNMAP:
@@ -398,8 +644,11 @@ static int ctl_show(struct seq_file *m, void *v)
 			break;
 		}
 	}
-	seq_printf(m, "S records=%d max_records=%u krp_range_missed=%d krp_all_missed=%d\n",
+	seq_printf(m, "S records=%d max_records=%u krp_range_missed=%d krp_all_missed=%d",
 		   atomic_read(&nr_recs), max_records, krp_range.nmissed, krp_all.nmissed);
+	for (i = 0, n = 0; i < ARRAY_SIZE(krp_others); i++)
+		n += krp_others_on[i] ? krp_others[i].nmissed : 0;
+	seq_printf(m, " krp_others_missed=%u\n", n);
 	return 0;
 }
 
@@ -415,6 +664,15 @@ static const struct proc_ops ctl_ops = {
 	.proc_lseek = seq_lseek,
 	.proc_release = single_release,
 };
+
+static void unregister_others(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(krp_others); i++)
+		if (krp_others_on[i])
+			unregister_kretprobe(&krp_others[i]);
+}
 
 static void cleanup(void)
 {
@@ -482,7 +740,10 @@ static int __init capture_init(void)
 		unregister_kretprobe(&krp_range);
 		goto fail;
 	}
+	for (i = 0; i < ARRAY_SIZE(krp_others); i++)
+		krp_others_on[i] = register_kretprobe(&krp_others[i]) == 0;
 	if (!proc_create("vmapref_capture", 0600, NULL, &ctl_ops)) {
+		unregister_others();
 		unregister_kretprobe(&krp_all);
 		unregister_kretprobe(&krp_range);
 		goto fail;
@@ -496,6 +757,7 @@ fail:
 static void __exit capture_exit(void)
 {
 	remove_proc_entry("vmapref_capture", NULL);
+	unregister_others();
 	unregister_kretprobe(&krp_all);
 	unregister_kretprobe(&krp_range);
 	cleanup();

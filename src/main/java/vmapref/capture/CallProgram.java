@@ -40,6 +40,9 @@ public record CallProgram(List<Op> ops, String origin) {
         Map<Long, Integer> live = new HashMap<>();
         try (TraceReader r = TraceReader.open(file)) {
             for (TraceEvent e = r.next(); e != null; e = r.next()) {
+                if (e.foreign()) {
+                    continue; // another kernel user's call: not the program's
+                }
                 if (e instanceof TraceEvent.Map m) {
                     if (m.ret() != null) {
                         live.put(m.ret(), ops.size());

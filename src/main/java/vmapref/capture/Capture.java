@@ -29,7 +29,11 @@ public final class Capture {
 
     /** What to capture. */
     public record Options(String kernel, Path headers, int smp, boolean kaslr, CallProgram program, boolean probeStale,
-            Path out, Path work, long timeoutSeconds) {
+            Path out, Path work, long timeoutSeconds, Load load) {
+        public Options(String kernel, Path headers, int smp, boolean kaslr, CallProgram program, boolean probeStale,
+                Path out, Path work, long timeoutSeconds) {
+            this(kernel, headers, smp, kaslr, program, probeStale, out, work, timeoutSeconds, Load.NONE);
+        }
     }
 
     /** A finished capture. */
@@ -72,7 +76,8 @@ public final class Capture {
         Path run = o.work().resolve("runs").resolve(id);
         Kernel.mkdirs(run);
         Path ko = buildModule(k, run, id, say);
-        Path initrd = initramfs(run, busybox, ko, p, o.probeStale());
+        Path modulesDeb = o.load() == Load.NONE ? null : Kernel.modulesDeb(o.kernel(), o.work(), say);
+        Path initrd = initramfs(run, busybox, ko, p, o.probeStale(), o.load(), modulesDeb, say);
         List<String> cmdline = new ArrayList<>(List.of("console=ttyS0", "quiet", "no_hash_pointers", "panic=-1"));
         if (!o.kaslr()) {
             cmdline.add("nokaslr");
@@ -100,7 +105,8 @@ public final class Capture {
         }
         String source = k.label() + " under qemu-system-x86_64 -accel tcg -smp " + o.smp() + " -m " + MEMORY_MB + ", "
                 + (o.kaslr() ? "kaslr" : "nokaslr") + ", no_hash_pointers, vmapref_capture.ko kthreads bound per CPU; "
-                + "flushes from kretprobes on flush_tlb_kernel_range and flush_tlb_all";
+                + "flushes from kretprobes on flush_tlb_kernel_range and flush_tlb_all"
+                + (o.load() == Load.NONE ? "" : "; background load: " + o.load().name().toLowerCase());
         TraceBuilder.Summary s = TraceBuilder.write(log, p,
                 new TraceBuilder.Meta(source, o.smp(), o.kaslr(), o.probeStale(), p.origin()), o.out());
         return new Result(s, o.out(), console, boots, (System.nanoTime() - t0) / 1e9);
@@ -151,6 +157,11 @@ public final class Capture {
     }
 
     static Path initramfs(Path run, Path busybox, Path ko, CallProgram p, boolean probe) throws CaptureException, IOException {
+        return initramfs(run, busybox, ko, p, probe, Load.NONE, null, s -> { });
+    }
+
+    static Path initramfs(Path run, Path busybox, Path ko, CallProgram p, boolean probe, Load load, Path modulesDeb,
+            Consumer<String> say) throws CaptureException, IOException {
         Path stage = run.resolve("initramfs");
         Kernel.mkdirs(stage.resolve("bin"));
         Files.copy(busybox, stage.resolve("bin/busybox"), StandardCopyOption.REPLACE_EXISTING);
@@ -159,9 +170,10 @@ public final class Capture {
         stage.resolve("init").toFile().setExecutable(true);
         Files.copy(ko, stage.resolve("vmapref_capture.ko"), StandardCopyOption.REPLACE_EXISTING);
         Files.writeString(stage.resolve("program"), p.encode(probe), StandardCharsets.US_ASCII);
+        load.stage(stage, modulesDeb, null, run, say);
         int ops = p.ops().size();
         Files.writeString(stage.resolve("modparams"), "max_ops=" + Math.max(1, ops) + " max_pages="
-                + Math.max(64, p.maxCount()) + " max_records=" + (65536 + 8L * ops) + "\n", StandardCharsets.US_ASCII);
+                + Math.max(64, p.maxCount()) + " max_records=" + ((load == Load.NONE ? 65536 : 524288) + 8L * ops) + "\n", StandardCharsets.US_ASCII);
         Path initrd = run.resolve("initrd.gz");
         Host.check(List.of("sh", "-c", "cd \"$1\" && find . | cpio -o -H newc --quiet | gzip -1 > \"$2\"", "sh",
                 stage.toString(), initrd.toString()), null, 120, "cannot pack the initramfs");

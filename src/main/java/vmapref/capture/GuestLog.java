@@ -23,15 +23,24 @@ public record GuestLog(Map<String, String> facts, List<VmallocLine> vmallocinfo,
      * One record of the module's log. {@code type} is M (map: a = count, b = returned address), U (unmap: a =
      * address, b = count), A (vm_unmap_aliases), F (flush_tlb_kernel_range: a = start, b = end), T
      * (flush_tlb_all), P (probe: a = address, b = 1 if readable, seq = the aliases it follows), X (the call did
-     * not return), E (the call's CPU was not online). {@code op} is the program index (-1 for flushes);
-     * {@code caller} and {@code comm} are a flush's caller and task.
+     * not return), E (the call's CPU was not online); another task's m (map), u (unmap), a (_vm_unmap_aliases),
+     * with the fields of M, U and A, K (the vmap-node shrinker ran) and B (alloc_vmap_area() for another task: a = start,
+     * b = end). {@code op} is the program index (-1 for
+     * flushes and other tasks); {@code caller} and {@code comm} are a flush's caller and task, {@code path} the
+     * purge path behind a flush (overflow, drain, aliases, other; null from an older module).
      */
-    public record Rec(char type, long seq, int cpu, int op, long a, long b, String caller, String comm) {
+    public record Rec(char type, long seq, int cpu, int op, long a, long b, String caller, String comm, String path) {
+        public Rec(char type, long seq, int cpu, int op, long a, long b, String caller, String comm) {
+            this(type, seq, cpu, op, a, b, caller, comm, null);
+        }
     }
 
     static final String MARK = "@@VMAPREF ";
     private static final Pattern VMALLOC = Pattern.compile("^(0x[0-9a-f]+)-(0x[0-9a-f]+)\\s+\\d+\\s*(.*)$");
-    private static final Pattern FLUSH = Pattern.compile("^([FT]) (\\d+) (\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+) (\\S+) (.*)$");
+    private static final Pattern FLUSH = Pattern.compile(
+            "^([FT]) (\\d+) (\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+) (\\S+) (?:path=(\\w+) )?(.*)$");
+    private static final Pattern OTHER_CALL = Pattern.compile("^([muB]) (\\d+) (\\d+) (-?\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+) ?(.*)$");
+    private static final Pattern OTHER_EVENT = Pattern.compile("^([aK]) (\\d+) (\\d+) (-?\\d+) ?(.*)$");
     private static final Pattern CALL = Pattern.compile("^([MU]) (\\d+) (\\d+) (\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+)$");
     private static final Pattern ALIASES = Pattern.compile("^A (\\d+) (\\d+) (\\d+)$");
     private static final Pattern PROBE = Pattern.compile("^P (\\d+) (\\d+) (\\d+) (0x[0-9a-f]+) ([01])$");
@@ -103,7 +112,13 @@ public record GuestLog(Map<String, String> facts, List<VmallocLine> vmallocinfo,
                 }
             } else if ((x = FLUSH.matcher(l)).matches()) {
                 recs.add(new Rec(x.group(1).charAt(0), Long.parseLong(x.group(2)), Integer.parseInt(x.group(3)), -1,
-                        hex(x.group(4)), hex(x.group(5)), x.group(6), x.group(7)));
+                        hex(x.group(4)), hex(x.group(5)), x.group(6), x.group(8), x.group(7)));
+            } else if ((x = OTHER_CALL.matcher(l)).matches()) {
+                recs.add(new Rec(x.group(1).charAt(0), Long.parseLong(x.group(2)), Integer.parseInt(x.group(3)), -1,
+                        hex(x.group(5)), hex(x.group(6)), null, x.group(7)));
+            } else if ((x = OTHER_EVENT.matcher(l)).matches()) {
+                recs.add(new Rec(x.group(1).charAt(0), Long.parseLong(x.group(2)), Integer.parseInt(x.group(3)), -1,
+                        0, 0, null, x.group(5)));
             } else if ((x = CALL.matcher(l)).matches()) {
                 recs.add(new Rec(x.group(1).charAt(0), Long.parseLong(x.group(2)), Integer.parseInt(x.group(3)),
                         Integer.parseInt(x.group(4)), hex(x.group(5)), hex(x.group(6)), null, null));

@@ -95,6 +95,26 @@ public record Kernel(String label, Path bzImage, Path build, Path chroot) {
         }
     }
 
+    /** The .deb holding the modules of the kernel package {@code spec}: its own, or 7.2's linux-modules-RELEASE. */
+    static Path modulesDeb(String spec, Path work, Consumer<String> say) throws CaptureException {
+        if (!spec.matches("linux-image-[A-Za-z0-9.+~-]+")) {
+            throw new CaptureException("--load needs --kernel as a Debian package name, for its modules");
+        }
+        Apt apt = new Apt(work, say);
+        Path imageDeb = apt.download(spec);
+        String list = Host.check(List.of("sh", "-c", "dpkg-deb -c \"$1\" | grep -c '/kernel/drivers/block/loop.ko' || true",
+                "sh", imageDeb.toString()), null, 300, "cannot list " + imageDeb.getFileName()).output().strip();
+        if (!list.equals("0")) {
+            return imageDeb;
+        }
+        for (String dep : depends(imageDeb)) {
+            if (dep.startsWith("linux-modules-")) {
+                return apt.download(dep);
+            }
+        }
+        throw new CaptureException(spec + " (and what it depends on) holds no modules");
+    }
+
     static Kernel fromPackage(String pkg, Path headers, Path work, Consumer<String> say) throws CaptureException {
         String release = pkg.substring("linux-image-".length()).replaceFirst("-unsigned$", "");
         Apt apt = new Apt(work, say);

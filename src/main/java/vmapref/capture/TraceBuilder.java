@@ -19,7 +19,7 @@ import vmapref.trace.TraceHeader;
 import vmapref.trace.TraceWriter;
 
 /**
- * Turns what the guest printed into a trace in format v1 (docs/trace-format.md): the header from the kernel's
+ * Turns what the guest printed into a trace (docs/trace-format.md; version 2 when the module logged other users): the header from the kernel's
  * facts, a busy event per /proc/vmallocinfo area in the vmalloc range, then calls and flushes in the order of the
  * module's global counter; an aliases event carries its stale-TLB probes in {@code "probes"}.
  */
@@ -34,7 +34,7 @@ public final class TraceBuilder {
 
     /** What the trace holds, for the summary line. */
     public record Summary(String profile, String kernel, int calls, int flushes, int busy, int probes,
-            int readableProbes, boolean flushesComplete, String crash) {
+            int readableProbes, boolean flushesComplete, String crash, int foreignCalls, int shrinks) {
     }
 
     private TraceBuilder() {
@@ -67,9 +67,12 @@ public final class TraceBuilder {
         long pageSize = Long.parseLong(f.get("page_size"));
         long vStart = GuestLog.hex(f.get("vmalloc_start"));
         long vEnd = GuestLog.hex(f.get("vmalloc_end"));
-        boolean complete = "0".equals(log.stats().get("krp_range_missed")) && "0".equals(log.stats().get("krp_all_missed"));
+        boolean complete = "0".equals(log.stats().get("krp_range_missed")) && "0".equals(log.stats().get("krp_all_missed"))
+                && "0".equals(log.stats().getOrDefault("krp_others_missed", "0"));
         String profile = profileOf(release);
-        TraceHeader h = new TraceHeader(TraceHeader.VERSION, profile, pageSize, vStart, vEnd, nrCpus,
+        // a module that probes other users (its "probes" fact) writes version 2: other users, paths, shrinker
+        boolean others = f.containsKey("probes");
+        TraceHeader h = new TraceHeader(others ? 2 : TraceHeader.VERSION, profile, pageSize, vStart, vEnd, nrCpus,
                 Integer.parseInt(f.get("nr_cpu_ids")), GuestLog.cpuList(f.get("possible")),
                 GuestLog.cpuList(f.get("online")), 64, complete, false, kernelText(release, f.get("version")),
                 meta.source(), Map.of());
@@ -92,6 +95,8 @@ public final class TraceBuilder {
         events.sort(Comparator.comparingLong(GuestLog.Rec::seq));
         Map<Integer, Long> mapped = new HashMap<>();
         int calls = 0;
+        int foreign = 0;
+        int shrinks = 0;
         int flushes = 0;
         int busy = 0;
         int nProbes = 0;
@@ -146,8 +151,30 @@ public final class TraceBuilder {
                         calls++;
                     }
                     case 'F', 'T' -> {
-                        w.event(new TraceEvent.Flush(0, r.a(), r.b(), r.cpu(), r.seq(), flushNote(r, pageSize)));
+                        w.event(new TraceEvent.Flush(0, r.a(), r.b(), r.cpu(), r.seq(), flushNote(r, pageSize),
+                                others ? (r.path() == null ? "other" : r.path()) : null));
                         flushes++;
+                    }
+                    case 'm' -> {
+                        w.event(new TraceEvent.Map(0, r.cpu(), r.a(), r.b() == 0 ? null : r.b(), null, null, r.seq(),
+                                "in " + r.comm(), true));
+                        foreign++;
+                    }
+                    case 'u' -> {
+                        w.event(new TraceEvent.Unmap(0, r.cpu(), r.a(), r.b(), null, r.seq(), "in " + r.comm(), true));
+                        foreign++;
+                    }
+                    case 'a' -> {
+                        w.event(new TraceEvent.Aliases(0, r.cpu(), null, r.seq(), "in " + r.comm(), null, true));
+                        foreign++;
+                    }
+                    case 'B' -> {
+                        w.event(new TraceEvent.Busy(0, r.a(), r.b(), r.seq(), "alloc_vmap_area in " + r.comm()));
+                        busy++;
+                    }
+                    case 'K' -> {
+                        w.event(new TraceEvent.Shrink(0, r.cpu(), r.seq(), "vmap_node_shrink_scan in " + r.comm()));
+                        shrinks++;
                     }
                     default -> {
                     }
@@ -165,7 +192,8 @@ public final class TraceBuilder {
             }
         }
         return new Summary(profile, kernelText(release, f.get("version")), calls, flushes, busy, nProbes, readable,
-                complete, stuck == null ? null : log.crash() != null ? log.crash() : "a call did not return");
+                complete, stuck == null ? null : log.crash() != null ? log.crash() : "a call did not return", foreign,
+                shrinks);
     }
 
     private static TraceEvent crashed(Op op, CallProgram program, Map<Integer, Long> mapped, String why) {

@@ -27,8 +27,14 @@ public final class SpecChecker {
         if (e instanceof TraceEvent.Map m) {
             return map(m.cpu(), m.count(), m.ret(), m.bug());
         } else if (e instanceof TraceEvent.Unmap u) {
+            if (u.foreign() && u.bug() == null && !spec.unmap(u.addr(), u.count()).ok()) {
+                return null; // another user's mapping from before the trace began
+            }
             return unmap(u.addr(), u.count(), u.bug());
         } else if (e instanceof TraceEvent.Aliases a) {
+            if (a.foreign()) {
+                return null; // another user's call ran alongside the traced ones: what it must flush is unknown
+            }
             r = a.bug() != null ? spec.crash("vm_unmap_aliases() on CPU " + a.cpu(), true, a.bug()) : spec.aliases();
             for (TraceEvent.Probe p : a.probes() == null ? List.<TraceEvent.Probe>of() : a.probes()) {
                 if (r.violation() == null) {
@@ -38,7 +44,7 @@ public final class SpecChecker {
         } else if (e instanceof TraceEvent.Flush f) {
             return flush(f.start(), f.end());
         } else {
-            return null; // busy: a snapshot of other users, no rule applies
+            return null; // busy (a snapshot of other users) or shrink: no rule applies
         }
         spec = r.next();
         return r.violation();

@@ -14,6 +14,7 @@ import vmapref.capture.CallProgram;
 import vmapref.capture.Capture;
 import vmapref.capture.CaptureException;
 import vmapref.capture.Check;
+import vmapref.capture.Load;
 import vmapref.capture.TraceBuilder;
 
 /**
@@ -74,6 +75,12 @@ final class CaptureCommand implements Callable<Integer> {
     @Option(names = "--probe-stale", description = "after every vm_unmap_aliases(), probe the ranges unmapped before it")
     boolean probeStale;
 
+    @Option(names = "--load", paramLabel = "KIND", defaultValue = "none",
+            description = "background load in the guest while the program runs: modules (load and unload modules: "
+                    + "vm_unmap_aliases() from set_memory_*), erofs (read an lz4 erofs image: vm_map_ram() in "
+                    + "decompression), all, or none (default)")
+    String load;
+
     @Option(names = "--out", paramLabel = "FILE", description = "where to write the trace")
     Path out;
 
@@ -106,8 +113,14 @@ final class CaptureCommand implements Callable<Integer> {
             o.println("vmapref capture: " + p.ops().size() + " calls (" + p.origin() + ") on " + kernel + ", " + cpus
                     + " CPU" + (cpus == 1 ? "" : "s") + (probeStale ? ", probing stale TLB entries" : ""));
             o.flush();
+            Load kind;
+            try {
+                kind = Load.parse(load);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--load: " + e.getMessage());
+            }
             Capture.Options opts = new Capture.Options(kernel, headers, cpus, kaslr, p, probeStale, out,
-                    work != null ? work : Capture.defaultWork(), timeout);
+                    work != null ? work : Capture.defaultWork(), timeout, kind);
             Capture.Result r = Capture.run(opts, line -> {
                 o.println("  " + line);
                 o.flush();
@@ -117,6 +130,10 @@ final class CaptureCommand implements Callable<Integer> {
                     HuntCommand.plural(s.calls(), "call"), HuntCommand.plural(s.flushes(), "flush").replace("flushs", "flushes"),
                     HuntCommand.plural(s.busy(), "busy area"), s.kernel(), s.profile(), r.seconds(),
                     r.boots() > 1 ? " (" + r.boots() + " boots)" : ""));
+            if (s.foreignCalls() > 0 || s.shrinks() > 0) {
+                o.println("other users: " + HuntCommand.plural(s.foreignCalls(), "call") + " by other tasks, "
+                        + HuntCommand.plural(s.shrinks(), "shrinker run"));
+            }
             if (!s.flushesComplete()) {
                 o.println("warning: kretprobes missed flushes; the trace does not promise \"flushes\"");
             }

@@ -413,7 +413,7 @@ public final class Explainer {
 
     /** One event as readable text. */
     public static String describe(TraceEvent e) {
-        String seq = e.seq() == null ? "" : " (seq " + e.seq() + ")";
+        String seq = (e.foreign() ? " by another user" : "") + (e.seq() == null ? "" : " (seq " + e.seq() + ")");
         if (e instanceof TraceEvent.Map m) {
             String r = m.bug() != null ? "crashed: " + m.bug() : m.ret() == null ? "NULL" : Hex.format(m.ret());
             return "vm_map_ram(count=" + m.count() + ") on CPU " + m.cpu() + " -> " + r + seq;
@@ -426,7 +426,11 @@ public final class Explainer {
             return "vm_unmap_aliases() on CPU " + a.cpu() + (a.bug() != null ? " crashed: " + a.bug() : "") + seq;
         }
         if (e instanceof TraceEvent.Flush f) {
-            return "TLB flush " + range(f.start(), f.end()) + (f.cpu() == null ? "" : " on CPU " + f.cpu()) + seq;
+            return "TLB flush " + range(f.start(), f.end()) + (f.cpu() == null ? "" : " on CPU " + f.cpu())
+                    + (f.path() == null ? "" : " (" + f.path() + " purge)") + seq;
+        }
+        if (e instanceof TraceEvent.Shrink k) {
+            return "vmap-node shrinker ran" + (k.cpu() == null ? "" : " on CPU " + k.cpu()) + seq;
         }
         TraceEvent.Busy b = (TraceEvent.Busy) e;
         return "busy " + range(b.start(), b.end()) + " (another kernel user)" + seq;

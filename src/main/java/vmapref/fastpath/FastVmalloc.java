@@ -35,6 +35,8 @@ public final class FastVmalloc {
     private final Probe probe;
     /** The effects of the calls, in order, when recorded (single-threaded use only). */
     private List<Effect> effects;
+    /** vm_unmap_ram()'s WARN_ON_ONCE(!va) has fired. */
+    private volatile boolean warnedOnce;
 
     public FastVmalloc(FastConfig cfg, Probe probe) {
         this.cfg = cfg;
@@ -497,7 +499,10 @@ public final class FastVmalloc {
         Area va = areas.findBusy(page);
         if (va == null) {
             if (cfg.is612) {
-                warn("vm_unmap_ram(): WARN_ON_ONCE(!va) for 0x" + Long.toHexString(cfg.addr(page)));
+                if (!warnedOnce) { // WARN_ON_ONCE(): reported once per boot
+                    warnedOnce = true;
+                    warn("vm_unmap_ram(): WARN_ON_ONCE(!va) for 0x" + Long.toHexString(cfg.addr(page)));
+                }
                 return -1;
             }
             throw new KernelBug("kernel BUG at mm/vmalloc.c: vm_unmap_ram(0x" + Long.toHexString(cfg.addr(page)) + ", "

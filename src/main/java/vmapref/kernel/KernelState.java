@@ -28,6 +28,7 @@ import org.pcollections.TreePMap;
  * @param released  {@link Mode#TRACE_GUIDED} only: page ranges [start, end) the traced calls' areas gave
  *                  back to the free tree (a purge or a pool's decay) and nothing traced has taken since,
  *                  start page to end page; empty in {@link Mode#EXACT}, where the free tree says it all
+ * @param warnedOnce vm_unmap_ram()'s WARN_ON_ONCE(!va) (6.12) has fired: it reports once per boot
  */
 public record KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode,
                           PSortedMap<Long, VmapBlock> blocks,
@@ -39,7 +40,8 @@ public record KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode,
                           FreeVmapCache cache,
                           String crash,
                           FreeTree freeTree,
-                          PSortedMap<Long, Long> released) {
+                          PSortedMap<Long, Long> released,
+                          boolean warnedOnce) {
 
     /** How placement of new areas is decided. */
     public enum Mode {
@@ -79,6 +81,14 @@ public record KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode,
                        long lazyNr, PMap<Integer, PVector<Long>> pools, FreeVmapCache cache, String crash,
                        FreeTree freeTree) {
         this(cfg, mutants, mode, blocks, freeLists, areas, lazy, lazyNr, pools, cache, crash, freeTree, TreePMap.empty());
+    }
+
+    /** As the canonical constructor, with no WARN_ON_ONCE fired yet. */
+    public KernelState(KernelConfig cfg, Set<Mutant> mutants, Mode mode, PSortedMap<Long, VmapBlock> blocks,
+                       PMap<Integer, PVector<Long>> freeLists, PSortedMap<Long, Va> areas, PSortedMap<Long, Va> lazy,
+                       long lazyNr, PMap<Integer, PVector<Long>> pools, FreeVmapCache cache, String crash,
+                       FreeTree freeTree, PSortedMap<Long, Long> released) {
+        this(cfg, mutants, mode, blocks, freeLists, areas, lazy, lazyNr, pools, cache, crash, freeTree, released, false);
     }
 
     static FreeTree gapTree(KernelConfig cfg, Mode mode, PSortedMap<Long, Va> areas) {

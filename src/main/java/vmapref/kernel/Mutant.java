@@ -23,7 +23,8 @@ public enum Mutant {
     HASH_INDEX_POSSIBLE_MASK("hash-index-possible-mask", "a34acf30b19b \"mm: vmalloc: check if a hash-index is in cpu_possible_mask\" (v6.10)",
             "addr_to_vb_xa() hashes with % num_possible_cpus() and may pick a CPU that is not possible"),
     COUNT_ZERO_NULL("count-zero-null", "\"mm/vmalloc: fix return value of vb_alloc if size is 0\" (Hailong Liu, v6.9)",
-            "vb_alloc() returns NULL for size 0, IS_ERR() misses it and vm_map_ram() maps at address 0"),
+            "vb_alloc() returns NULL for size 0, IS_ERR() misses it and vm_map_ram() crashes: "
+                    + "vmap_small_pages_range_noflush() of [0, 0) hits BUG_ON(addr >= end)"),
     FLUSH_DIRTY_AGAIN("flush-dirty-again", "a09fad96ffb1 \"mm/vmalloc: prevent flushing dirty space over and over\" (v6.5)",
             "_vm_unmap_aliases() does not reset a block's dirty range and flushes it on every call"),
     PURGE_USABLE_BLOCKS("purge-usable-blocks", "77e50af07f14 \"mm/vmalloc: dont purge usable blocks unnecessarily\" (v6.5)",

@@ -41,6 +41,8 @@ abstract class Transaction {
     private boolean freeTreeCopied;
     /** schedule_work(&drain_vmap_work) happened during this call. */
     boolean drainPending;
+    /** {@link KernelState#warnedOnce()}. */
+    boolean warnedOnce;
     /** Inside a purge: 4.8's try_purge_vmap_area_lazy() fails its trylock. */
     boolean inPurge;
 
@@ -59,6 +61,7 @@ abstract class Transaction {
         this.cache = s.cache();
         this.freeTree = s.freeTree();
         this.released = s.released();
+        this.warnedOnce = s.warnedOnce();
     }
 
     /** Whether the free tree is modelled (6.1 and 6.12 in EXACT mode). */
@@ -77,7 +80,7 @@ abstract class Transaction {
 
     KernelState freeze() {
         return new KernelState(cfg, origin.mutants(), origin.mode(), blocks, freeLists, areas, lazy, lazyNr, pools,
-                cache, null, freeTree, released);
+                cache, null, freeTree, released, warnedOnce);
     }
 
     void putArea(long start, Va va) {

@@ -60,6 +60,67 @@ final class VmMapRam extends VmapBlocks {
                 : new Outcome.Mapped(addr(va.start()));
     }
 
+    /**
+     * Another user's vm_map_ram() (TRACE_GUIDED): {@link #placement} says what it returned. A small one
+     * took the next free pages of a known block (vb_alloc()'s bump allocation: offset VMAP_BBMAP_BITS -
+     * vb->free), or offset 0 of a new block (new_vmap_block()); one inside a block the trace never saw
+     * made came from a block older than the trace and changes nothing the model knows.
+     */
+    Outcome foreignMap(Call.Map c) {
+        Outcome bad = checkCall(c.cpu(), c.count());
+        if (bad != null) {
+            return bad;
+        }
+        long told = placement == null ? -1 : placement.place(Va.Kind.RAM, c.count(), 1);
+        if (told < 0 || c.count() == 0) {
+            return new Outcome.Null("another user's vm_map_ram() returned NULL");
+        }
+        long count = c.count();
+        if (count > cfg.vmapMaxAlloc()) {
+            Va va = allocVmapArea(count, 1, Va.Kind.RAM, c.cpu(), count);
+            return va == null ? new Outcome.Null("alloc_vmap_area() found no room") : new Outcome.Mapped(addr(va.start()));
+        }
+        long base = told - Math.floorMod(told, (long) bits);
+        int order = KernelConfig.getOrder(count);
+        int need = 1 << order;
+        VmapBlock vb = blocks.get(base);
+        if (vb == null) {
+            Va there = areas.get(base);
+            if (told != base || (there != null && there.state() == Va.State.BUSY)) {
+                return new Outcome.Done(); // a block made before the trace began
+            }
+            long page = newVmapBlock(order, c.cpu(), count);
+            return page < 0 ? new Outcome.Null("no vmap block could be allocated") : new Outcome.Mapped(addr(page));
+        }
+        int offset = (int) (told - base);
+        if (offset != bits - vb.free() || vb.free() < need) {
+            return new Outcome.Rejected("block-offset", "another user's vm_map_ram(count=" + count + ") returned 0x"
+                    + Long.toHexString(addr(told)) + ", page offset " + offset + " of block 0x" + Long.toHexString(addr(base))
+                    + ", whose next free page is " + (bits - vb.free()) + " with " + vb.free()
+                    + " free (vb_alloc() hands out a block's pages in order)");
+        }
+        VmapBlock after = vb.withFree(vb.free() - need).withLive(vb.live().plus(offset, count));
+        blocks = blocks.plus(base, after);
+        if (after.free() == 0) {
+            freeLists = freeLists.plus(vb.cpu(), freeList(vb.cpu()).minus(Long.valueOf(base)));
+        }
+        return new Outcome.Mapped(addr(told));
+    }
+
+    /** Another user's vm_unmap_ram() (TRACE_GUIDED): of a mapping the model knows, as vm_unmap_ram(); else nothing. */
+    Outcome foreignUnmap(Call.Unmap c) {
+        Outcome bad = checkCall(c.cpu(), c.count());
+        if (bad != null) {
+            return bad;
+        }
+        long page = c.addr() >>> cfg.pageShift();
+        if (c.count() <= cfg.vmapMaxAlloc()) {
+            return blocks.containsKey(page - Math.floorMod(page, (long) bits)) ? vmUnmapRam(c) : new Outcome.Done();
+        }
+        Map.Entry<Long, Va> e = areas.floorEntry(page);
+        return e != null && e.getValue().end() > page ? vmUnmapRam(c) : new Outcome.Done();
+    }
+
     Outcome checkCpu(int cpu) {
         return cfg.isOnline(cpu) ? null
                 : new Outcome.Rejected("bad-cpu", "CPU " + cpu + " is not online (online: " + cfg.onlineCpus() + ")");
@@ -103,7 +164,10 @@ final class VmMapRam extends VmapBlocks {
                 || (profile == Profile.LINUX_4_8 && va.state() == Va.State.LAZY));
         if (!findable) {
             if (profile.unknownLargeUnmapWarns()) {
-                effects.add(new Effect.Warn("vm_unmap_ram(): WARN_ON_ONCE(!va) for 0x" + Long.toHexString(addr(page))));
+                if (!warnedOnce) { // WARN_ON_ONCE(): reported once per boot
+                    effects.add(new Effect.Warn("vm_unmap_ram(): WARN_ON_ONCE(!va) for 0x" + Long.toHexString(addr(page))));
+                    warnedOnce = true;
+                }
                 return new Outcome.Done();
             }
             throw new KernelCrash("kernel BUG at mm/vmalloc.c: vm_unmap_ram(0x" + Long.toHexString(addr(page))

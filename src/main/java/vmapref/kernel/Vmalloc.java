@@ -53,6 +53,14 @@ public final class Vmalloc {
         default boolean mayHaveRunOut() {
             return false;
         }
+
+        /**
+         * Whether the call is another user's: its CPU is where it entered vm_map_ram(), and it may have
+         * moved before node_alloc() picked a node, so an area from another node's pool is taken from there.
+         */
+        default boolean foreign() {
+            return false;
+        }
     }
 
     /** A placement the model cannot accept: the trace put an area where the kernel never would. */
@@ -74,6 +82,20 @@ public final class Vmalloc {
     }
 
     public static Step step(KernelState s, Call call, Placement placement) {
+        return step(s, call, placement, false);
+    }
+
+    /**
+     * TRACE_GUIDED: a call another kernel user made (a version-2 trace's {@code "by":"other"}). It changes
+     * the shared state as the kernel does, but the trace says where its mapping went ({@code placement}
+     * gives the returned address's page, -1 for NULL), and mappings made before the trace began are
+     * unknown to the model, so their unmaps change nothing here.
+     */
+    public static Step stepForeign(KernelState s, Call call, Placement placement) {
+        return step(s, call, placement, true);
+    }
+
+    private static Step step(KernelState s, Call call, Placement placement, boolean foreign) {
         if (s.crash() != null) {
             throw new IllegalStateException("the kernel crashed earlier (" + s.crash() + "); no call can follow");
         }
@@ -81,15 +103,16 @@ public final class Vmalloc {
         Outcome outcome;
         try {
             if (call instanceof Call.Map m) {
-                outcome = tx.vmMapRam(m);
+                outcome = foreign ? tx.foreignMap(m) : tx.vmMapRam(m);
             } else if (call instanceof Call.Unmap u) {
-                outcome = tx.vmUnmapRam(u);
+                outcome = foreign ? tx.foreignUnmap(u) : tx.vmUnmapRam(u);
             } else {
                 outcome = tx.vmUnmapAliases((Call.Aliases) call);
             }
         } catch (Transaction.KernelCrash crash) {
             KernelState dead = new KernelState(s.cfg(), s.mutants(), s.mode(), s.blocks(), s.freeLists(), s.areas(),
-                    s.lazy(), s.lazyNr(), s.pools(), s.cache(), crash.getMessage(), s.freeTree(), s.released());
+                    s.lazy(), s.lazyNr(), s.pools(), s.cache(), crash.getMessage(), s.freeTree(), s.released(),
+                    tx.warnedOnce);
             return new Step(dead, new Outcome.Bug(crash.getMessage()), List.copyOf(tx.effects), tx.effects.size(),
                     Touched.NONE);
         }
@@ -115,8 +138,24 @@ public final class Vmalloc {
      * retry succeeds.
      */
     public static KernelState observeFlush(KernelState s, long startAddr, long endAddr, String note) {
+        return observeFlush(s, startAddr, endAddr, note, null);
+    }
+
+    /**
+     * As {@link #observeFlush(KernelState, long, long, String)}, with a version-2 trace's purge path
+     * (null when the trace does not say): "overflow" is alloc_vmap_area()'s reclaim_and_purge_vmap_areas(),
+     * "drain" ran __purge_vmap_area_lazy(); "aliases" is the flush of a vm_unmap_aliases() whose walk and
+     * purge the model ran at its event, so, like "other", it purges only the lazy areas it covers (freed
+     * after that event, before the kernel's purge took the lazy lists); "other" is no purge (every
+     * __purge_vmap_area_lazy() runs under one of the three), so it changes nothing.
+     */
+    public static KernelState observeFlush(KernelState s, long startAddr, long endAddr, String note, String path) {
+        if ("other".equals(path)) {
+            return s;
+        }
         VmMapRam tx = new VmMapRam(s, null);
-        boolean overflow = "reclaim_and_purge_vmap_areas".equals(note) || "purge_vmap_area_lazy".equals(note);
+        boolean overflow = path != null ? path.equals("overflow")
+                : "reclaim_and_purge_vmap_areas".equals(note) || "purge_vmap_area_lazy".equals(note);
         if (overflow) {
             tx.purgeFragmentedBlocksAllCpus();
         }
@@ -127,7 +166,7 @@ public final class Vmalloc {
                 covered.add(va);
             }
         }
-        boolean purge = !covered.isEmpty() || overflow || (note != null
+        boolean purge = overflow || (path != null ? path.equals("drain") : !covered.isEmpty() || note != null
                 && (note.contains("purge_vmap_area_lazy") || note.contains("drain_vmap_area_work")));
         if (purge && s.cfg().nrVmapNodes() > 1) {
             for (int node = 0; node < s.cfg().nrVmapNodes(); node++) {
@@ -149,6 +188,21 @@ public final class Vmalloc {
             } else {
                 tx.release(va.start(), va.end());
             }
+        }
+        return tx.freeze();
+    }
+
+    /**
+     * mm/vmalloc.c (6.9+): vmap_node_shrink_scan(): under memory pressure every node's pools decay
+     * fully (decay_va_pool_node(vn, true)), with no flush. Nothing to do without vmap nodes.
+     */
+    public static KernelState observeShrink(KernelState s) {
+        if (!s.cfg().profile().hasVmapNodes() || s.cfg().nrVmapNodes() < 2) {
+            return s;
+        }
+        VmMapRam tx = new VmMapRam(s, null);
+        for (int node = 0; node < s.cfg().nrVmapNodes(); node++) {
+            tx.decayVaPoolNode(node, true);
         }
         return tx.freeze();
     }

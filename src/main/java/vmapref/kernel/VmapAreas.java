@@ -200,6 +200,14 @@ abstract class VmapAreas extends Transaction {
     Va placeAsTold(long pages, long align, Va.Kind kind, long count, int cpu) {
         long start = placement == null ? -1 : placement.place(kind, pages, align);
         int node = cfg.nrVmapNodes() > 1 ? cpu % cfg.nrVmapNodes() : -1;
+        if (node >= 0 && start >= 0 && placement.foreign() && pages <= KernelConfig.MAX_VA_SIZE_PAGES) {
+            for (int n = 0; n < cfg.nrVmapNodes(); n++) { // another user on another CPU by then: its node's pool
+                PVector<Long> pool = pools.get(KernelState.poolKey(n, pages));
+                if (pool != null && pool.contains(start)) {
+                    node = n;
+                }
+            }
+        }
         if (node >= 0 && pages <= KernelConfig.MAX_VA_SIZE_PAGES) {
             PVector<Long> pool = pools.get(KernelState.poolKey(node, pages));
             if (pool != null && !pool.isEmpty() && pool.get(0) % align == 0 && start != pool.get(0)) {
@@ -326,7 +334,7 @@ abstract class VmapAreas extends Transaction {
 
     /**
      * drain_vmap_area_work(): the model runs the scheduled work when the call that scheduled it
-     * returns (the kernel runs it on a kworker soon after). 6.1 repeats while over the limit.
+     * returns (the kernel runs it on a kworker soon after); 6.1 repeats while over the limit.
      */
     void runPendingDrain() {
         if (!drainPending) {
@@ -335,7 +343,7 @@ abstract class VmapAreas extends Transaction {
         drainPending = false;
         do {
             purgeLazy(Long.MAX_VALUE, 0, false, "drain_vmap_area_work");
-        } while (profile == Profile.LINUX_6_1 && lazyNr > cfg.lazyMaxPages());
+        } while (profile.drainRepeatsWhileOverLimit() && lazyNr > cfg.lazyMaxPages());
     }
 
     /**
@@ -375,7 +383,7 @@ abstract class VmapAreas extends Transaction {
         if (!hasFreeTree()) { // TRACE_GUIDED: what the tree now holds again
             global.forEach(list -> list.forEach(va -> release(va.start(), va.end())));
         } else {
-            if (profile.hasVmapNodes()) {
+            if (!profile.purgeReturnsCoalesced()) {
                 // node by node, reclaim_list_global(&local_list): the reverse of the node's address order
                 for (int node : order) {
                     returnToFreeTree(global.get(node));

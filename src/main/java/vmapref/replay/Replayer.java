@@ -259,6 +259,8 @@ public final class Replayer {
         long calls;
         /** Flushes traced since the previous call. */
         final List<TraceEvent.Flush> window = new ArrayList<>();
+        /** Shrinker runs since the previous call, each as the number of window flushes before it. */
+        final List<Integer> shrinks = new ArrayList<>();
         /** The trace has shown the range running out: a NULL map, or a purge on allocation failure. */
         boolean ranOut;
         /** exact: flushes the model did after the previous call returned. */
@@ -303,9 +305,18 @@ public final class Replayer {
                 spec.apply(e);
                 return null;
             }
+            if (e instanceof TraceEvent.Shrink) {
+                if (level == Level.EXACT) {
+                    state = Vmalloc.observeShrink(state);
+                } else {
+                    shrinks.add(window.size()); // in order with the window's flushes (observeWindow)
+                }
+                return null;
+            }
             calls++;
             Divergence d = level == Level.EXACT ? exactCall(e) : structureCall(e);
             window.clear();
+            shrinks.clear();
             return d;
         }
 
@@ -333,6 +344,11 @@ public final class Replayer {
                 public boolean mayHaveRunOut() {
                     return ranOutBefore || told == null;
                 }
+
+                @Override
+                public boolean foreign() {
+                    return e.foreign();
+                }
             };
             if (e instanceof TraceEvent.Map m && m.ret() == null && m.bug() == null && m.count() > 0) {
                 ranOut = true;
@@ -340,11 +356,11 @@ public final class Replayer {
             KernelState before = state;
             Vmalloc.Step step;
             try {
-                step = Vmalloc.step(state, call, placement);
+                step = e.foreign() ? Vmalloc.stepForeign(state, call, placement) : Vmalloc.step(state, call, placement);
             } catch (Vmalloc.PlacementRejected r) {
                 return new Divergence(e.line(), r.rule(), "a placement the kernel could choose", r.getMessage());
             }
-            Divergence d = compareOutcome(e, before, step);
+            Divergence d = e.foreign() ? foreignOutcome(e, step) : compareOutcome(e, before, step);
             if (d != null) {
                 return d;
             }
@@ -352,7 +368,7 @@ public final class Replayer {
             if (v != null && v.rule() != Rule.ALIASES_NO_STALE) {
                 return new Divergence(e.line(), v.rule().id(), v.rule().statement(), v.message());
             }
-            if (e instanceof TraceEvent.Aliases) {
+            if (e instanceof TraceEvent.Aliases && !e.foreign()) { // another user's flush follows its event
                 d = flushCovers(e.line(), step.effects());
             }
             state = step.state();
@@ -366,24 +382,41 @@ public final class Replayer {
          */
         void observeWindow(TraceEvent e) {
             for (TraceEvent.Flush f : window) {
-                ranOut |= "reclaim_and_purge_vmap_areas".equals(f.note()) || "purge_vmap_area_lazy".equals(f.note());
+                ranOut |= f.path() != null ? f.path().equals("overflow")
+                        : "reclaim_and_purge_vmap_areas".equals(f.note()) || "purge_vmap_area_lazy".equals(f.note());
             }
             int own = -1;
-            if (e instanceof TraceEvent.Aliases a) {
+            if (e instanceof TraceEvent.Aliases a && !a.foreign()) {
                 for (int i = window.size() - 1; i >= 0 && own < 0; i--) {
                     TraceEvent.Flush f = window.get(i);
-                    boolean worker = f.note() != null && (f.note().contains("drain_vmap_area_work") || f.note().contains("kworker"));
+                    boolean worker = f.path() != null ? !f.path().equals("aliases")
+                            : f.note() != null && (f.note().contains("drain_vmap_area_work") || f.note().contains("kworker"));
                     if ((f.cpu() == null || f.cpu() == a.cpu()) && !worker) {
                         own = i;
                     }
                 }
             }
-            for (int i = 0; i < window.size(); i++) {
-                if (i != own) {
+            int shrink = 0;
+            for (int i = 0; i <= window.size(); i++) {
+                for (; shrink < shrinks.size() && shrinks.get(shrink) == i; shrink++) {
+                    state = Vmalloc.observeShrink(state); // vmap_node_shrink_scan()
+                }
+                if (i < window.size() && i != own) {
                     TraceEvent.Flush f = window.get(i);
-                    state = Vmalloc.observeFlush(state, f.start(), f.end(), f.note());
+                    state = Vmalloc.observeFlush(state, f.start(), f.end(), f.note(), f.path());
                 }
             }
+        }
+
+        /**
+         * Another user's call: its result is the trace's, so only what the kernel guarantees is checked (a
+         * small mapping takes its block's next free pages); a crash in another task is not judged.
+         */
+        Divergence foreignOutcome(TraceEvent e, Vmalloc.Step step) {
+            if (step.outcome() instanceof Outcome.Rejected r) {
+                return new Divergence(e.line(), r.rule(), "what the kernel can do for another user", r.message());
+            }
+            return null;
         }
 
         /** The traced flushes before vm_unmap_aliases() returned must cover what the model flushes. */

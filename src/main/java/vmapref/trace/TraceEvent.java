@@ -18,7 +18,7 @@ public sealed interface TraceEvent {
     /** The optional {@code "note"} field, or null. */
     String note();
 
-    /** The {@code "op"} value: map, unmap, aliases, flush or busy. */
+    /** The {@code "op"} value: map, unmap, aliases, flush, busy or (version 2) shrink. */
     String op();
 
     /** The text of a crashed call's {@code "bug"}, or null (always null for flush and busy). */
@@ -26,8 +26,13 @@ public sealed interface TraceEvent {
         return null;
     }
 
-    /** True for the traced calls (map, unmap, aliases), false for flush and busy. */
+    /** True for the calls (map, unmap, aliases), the traced program's and others', false for the rest. */
     default boolean isCall() {
+        return false;
+    }
+
+    /** Version 2: a call another kernel user made ({@code "by":"other"}), not the traced program. */
+    default boolean foreign() {
         return false;
     }
 
@@ -36,12 +41,17 @@ public sealed interface TraceEvent {
      * returned NULL, {@code bug != null} that it crashed (then {@code ret} is null). {@code prot} is the
      * linux-4.8 extension argument of {@code vm_map_ram(pages, count, node, prot)}, or null.
      */
-    record Map(int line, int cpu, long count, Long ret, String bug, Long prot, Long seq, String note)
+    record Map(int line, int cpu, long count, Long ret, String bug, Long prot, Long seq, String note, boolean foreign)
             implements TraceEvent {
         public Map {
             if (ret != null && bug != null) {
                 throw new IllegalArgumentException("a crashed map has a bug in place of ret, not both");
             }
+        }
+
+        /** A call of the traced program. */
+        public Map(int line, int cpu, long count, Long ret, String bug, Long prot, Long seq, String note) {
+            this(line, cpu, count, ret, bug, prot, seq, note, false);
         }
 
         /** True if the call returned NULL (and did not crash). */
@@ -61,7 +71,13 @@ public sealed interface TraceEvent {
     }
 
     /** {@code vm_unmap_ram(addr, count)}; {@code bug != null} if it crashed. */
-    record Unmap(int line, int cpu, long addr, long count, String bug, Long seq, String note) implements TraceEvent {
+    record Unmap(int line, int cpu, long addr, long count, String bug, Long seq, String note, boolean foreign)
+            implements TraceEvent {
+        /** A call of the traced program. */
+        public Unmap(int line, int cpu, long addr, long count, String bug, Long seq, String note) {
+            this(line, cpu, addr, count, bug, seq, note, false);
+        }
+
         @Override
         public String op() {
             return "unmap";
@@ -73,18 +89,23 @@ public sealed interface TraceEvent {
         }
     }
 
-    /** {@code vm_unmap_aliases()}; {@code bug != null} if it crashed. */
     /**
-     * {@code probes}: what capture --probe-stale read right after the call returned, one entry per
-     * range probed; null when the call was not probed (docs/trace-format.md, "Probes").
+     * {@code vm_unmap_aliases()}; {@code bug != null} if it crashed. {@code probes}: what capture
+     * --probe-stale read right after the call returned, one entry per range probed; null when the call
+     * was not probed (docs/trace-format.md, "Probes").
      */
-    record Aliases(int line, int cpu, String bug, Long seq, String note, List<Probe> probes) implements TraceEvent {
+    record Aliases(int line, int cpu, String bug, Long seq, String note, List<Probe> probes, boolean foreign)
+            implements TraceEvent {
         public Aliases {
             probes = probes == null ? null : List.copyOf(probes);
         }
 
+        public Aliases(int line, int cpu, String bug, Long seq, String note, List<Probe> probes) {
+            this(line, cpu, bug, seq, note, probes, false);
+        }
+
         public Aliases(int line, int cpu, String bug, Long seq, String note) {
-            this(line, cpu, bug, seq, note, null);
+            this(line, cpu, bug, seq, note, null, false);
         }
 
         @Override
@@ -98,8 +119,24 @@ public sealed interface TraceEvent {
         }
     }
 
-    /** A TLB flush of the kernel range {@code [start, end)} completed, on {@code cpu} if known (else null). */
-    record Flush(int line, long start, long end, Integer cpu, Long seq, String note) implements TraceEvent {
+    /**
+     * A TLB flush of the kernel range {@code [start, end)} completed, on {@code cpu} if known (else null);
+     * {@code path} (version 2, else null) is the purge path behind it: {@link #PATHS}.
+     */
+    record Flush(int line, long start, long end, Integer cpu, Long seq, String note, String path) implements TraceEvent {
+        /** The {@code "path"} values: alloc_vmap_area()'s overflow purge, the drain work, vm_unmap_aliases(), the rest. */
+        public static final List<String> PATHS = List.of("overflow", "drain", "aliases", "other");
+
+        public Flush {
+            if (path != null && !PATHS.contains(path)) {
+                throw new IllegalArgumentException("flush path must be one of " + PATHS + ", not " + path);
+            }
+        }
+
+        public Flush(int line, long start, long end, Integer cpu, Long seq, String note) {
+            this(line, start, end, cpu, seq, note, null);
+        }
+
         @Override
         public String op() {
             return "flush";
@@ -111,6 +148,14 @@ public sealed interface TraceEvent {
         @Override
         public String op() {
             return "busy";
+        }
+    }
+
+    /** Version 2: the vmap-node shrinker ran (vmap_node_shrink_scan()): every node pool decayed fully, no flush. */
+    record Shrink(int line, Integer cpu, Long seq, String note) implements TraceEvent {
+        @Override
+        public String op() {
+            return "shrink";
         }
     }
 

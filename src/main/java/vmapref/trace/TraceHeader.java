@@ -35,8 +35,10 @@ public record TraceHeader(
         String source,
         Map<String, JsonNode> extra) {
 
-    /** The format version this code reads and writes. */
+    /** The format version a trace without foreign calls, purge paths or shrinker runs is written in. */
     public static final int VERSION = 1;
+    /** The newest version this code reads and writes: 2 adds other users' calls, purge paths and the shrinker. */
+    public static final int MAX_VERSION = 2;
 
     /** The header fields docs/trace-format.md defines, in the order the writer puts them. */
     public static final List<String> FIELDS = List.of("vmaptrace", "profile", "kernel", "pageSize",
@@ -54,7 +56,8 @@ public record TraceHeader(
             copy.put(k, Objects.requireNonNull(v, "extra value").deepCopy());
         });
         extra = Collections.unmodifiableMap(copy);
-        check(version == VERSION, "vmaptrace", "must be " + VERSION + ", got " + version);
+        check(version >= VERSION && version <= MAX_VERSION, "vmaptrace", "must be " + VERSION + " or " + MAX_VERSION
+                + ", got " + version);
         check(profile != null && !profile.isBlank(), "profile", "is missing");
         check(pageSize >= 4096 && Long.bitCount(pageSize) == 1, "pageSize",
                 "must be a power of two >= 4096, got " + pageSize);
@@ -81,6 +84,12 @@ public record TraceHeader(
             boolean exclusive) {
         return new TraceHeader(VERSION, profile, pageSize, vmallocStart, vmallocEnd, nrCpus, nrCpuIds,
                 possibleCpus, onlineCpus, bitsPerLong, flushes, exclusive, null, null, Map.of());
+    }
+
+    /** The same header under format version {@code v}. */
+    public TraceHeader withVersion(int v) {
+        return new TraceHeader(v, profile, pageSize, vmallocStart, vmallocEnd, nrCpus, nrCpuIds,
+                possibleCpus, onlineCpus, bitsPerLong, flushes, exclusive, kernel, source, extra);
     }
 
     public TraceHeader withKernel(String kernel) {

@@ -183,9 +183,9 @@ public final class TraceReader implements AutoCloseable {
         if (!v.isIntegralNumber()) {
             throw error("bad-field-type", "\"vmaptrace\" must be an integer, got " + show(v));
         }
-        if (!v.canConvertToInt() || v.intValue() != TraceHeader.VERSION) {
-            throw error("unsupported-version", "vmaptrace " + v + " is not supported (this reader reads version "
-                    + TraceHeader.VERSION + ")");
+        if (!v.canConvertToInt() || v.intValue() < TraceHeader.VERSION || v.intValue() > TraceHeader.MAX_VERSION) {
+            throw error("unsupported-version", "vmaptrace " + v + " is not supported (this reader reads versions "
+                    + TraceHeader.VERSION + " and " + TraceHeader.MAX_VERSION + ")");
         }
         String profile = text(o, "profile", true);
         String kernel = text(o, "kernel", false);
@@ -207,7 +207,7 @@ public final class TraceReader implements AutoCloseable {
             }
         }
         try {
-            return new TraceHeader(TraceHeader.VERSION, profile, pageSize, start, end, nrCpus, nrCpuIds, possible,
+            return new TraceHeader(v.intValue(), profile, pageSize, start, end, nrCpus, nrCpuIds, possible,
                     onlineCpus, bits, flushes, exclusive, kernel, source, extra);
         } catch (IllegalArgumentException e) {
             throw error("bad-header-field", e.getMessage());
@@ -271,29 +271,59 @@ public final class TraceReader implements AutoCloseable {
                     throw error("missing-field", "map needs \"ret\" (an address or null) or \"bug\"");
                 }
                 Long addr = ret == null || ret.isNull() ? null : address(o, "ret");
-                return new TraceEvent.Map(lineNo, cpu, count, addr, bug, optionalLong(o, "prot"), seq, note);
+                return new TraceEvent.Map(lineNo, cpu, count, addr, bug, optionalLong(o, "prot"), seq, note, by(o));
             }
             case "unmap": {
                 int cpu = cpu(o, true);
                 long addr = address(o, "addr");
                 long count = count(o);
-                return new TraceEvent.Unmap(lineNo, cpu, addr, count, text(o, "bug", false), seq, note);
+                return new TraceEvent.Unmap(lineNo, cpu, addr, count, text(o, "bug", false), seq, note, by(o));
             }
             case "aliases":
-                return new TraceEvent.Aliases(lineNo, cpu(o, true), text(o, "bug", false), seq, note, probes(o));
+                return new TraceEvent.Aliases(lineNo, cpu(o, true), text(o, "bug", false), seq, note, probes(o), by(o));
             case "flush": {
                 long[] r = range(o);
                 Integer cpu = optional(o, "cpu") == null ? null : cpu(o, false);
-                return new TraceEvent.Flush(lineNo, r[0], r[1], cpu, seq, note);
+                return new TraceEvent.Flush(lineNo, r[0], r[1], cpu, seq, note, path(o));
             }
             case "busy": {
                 long[] r = range(o);
                 return new TraceEvent.Busy(lineNo, r[0], r[1], seq, note);
             }
+            case "shrink":
+                if (header.version() >= 2) {
+                    return new TraceEvent.Shrink(lineNo, optional(o, "cpu") == null ? null : cpu(o, false), seq, note);
+                }
+                // fall through: version 1 has no shrink
             default:
-                throw error("unknown-op", "unknown op " + show(o.get("op"))
-                        + " (expected map, unmap, aliases, flush or busy)");
+                throw error("unknown-op", "unknown op " + show(o.get("op")) + (header.version() >= 2
+                        ? " (expected map, unmap, aliases, flush, busy or shrink)"
+                        : " (expected map, unmap, aliases, flush or busy)"));
         }
+    }
+
+    /** Version 2: {@code "by":"other"} marks another kernel user's call; version 1 ignores the field. */
+    private boolean by(ObjectNode o) throws TraceFormatException {
+        JsonNode v = header.version() >= 2 ? optional(o, "by") : null;
+        if (v == null) {
+            return false;
+        }
+        if (!v.isTextual() || !v.textValue().equals("other")) {
+            throw error("bad-field-type", "\"by\" must be \"other\" (another kernel user's call), got " + show(v));
+        }
+        return true;
+    }
+
+    /** Version 2: a flush's {@code "path"}; version 1 ignores the field. */
+    private String path(ObjectNode o) throws TraceFormatException {
+        JsonNode v = header.version() >= 2 ? optional(o, "path") : null;
+        if (v == null) {
+            return null;
+        }
+        if (!v.isTextual() || !TraceEvent.Flush.PATHS.contains(v.textValue())) {
+            throw error("bad-field-type", "\"path\" must be one of " + TraceEvent.Flush.PATHS + ", got " + show(v));
+        }
+        return v.textValue();
     }
 
     /** An aliases event's optional {@code probes}: [{"addr":"0x...","readable":true}, ...]. */

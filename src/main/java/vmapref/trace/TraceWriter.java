@@ -23,6 +23,7 @@ public final class TraceWriter implements AutoCloseable, Flushable {
     private final Writer out;
     private final ObjectMapper mapper = new ObjectMapper();
     private boolean headerWritten;
+    private int version;
 
     public TraceWriter(Writer out) {
         this.out = out;
@@ -40,6 +41,7 @@ public final class TraceWriter implements AutoCloseable, Flushable {
         }
         ObjectNode o = mapper.createObjectNode();
         o.put("vmaptrace", h.version());
+        version = h.version();
         o.put("profile", h.profile());
         if (h.kernel() != null) {
             o.put("kernel", h.kernel());
@@ -66,6 +68,13 @@ public final class TraceWriter implements AutoCloseable, Flushable {
         o.setAll(h.extra());
         line(o);
         headerWritten = true;
+    }
+
+    /** Version 2 fields and events under a version 1 header would be misread: refuse them. */
+    private void needVersion2(String what) {
+        if (version < 2) {
+            throw new IllegalStateException(what + " needs a version 2 header (TraceHeader.withVersion(2))");
+        }
     }
 
     /** Writes one event; the header must have been written. */
@@ -104,6 +113,19 @@ public final class TraceWriter implements AutoCloseable, Flushable {
         } else if (e instanceof TraceEvent.Busy b) {
             o.put("start", Hex.format(b.start()));
             o.put("end", Hex.format(b.end()));
+        } else if (e instanceof TraceEvent.Shrink k) {
+            needVersion2("a shrink event");
+            if (k.cpu() != null) {
+                o.put("cpu", k.cpu());
+            }
+        }
+        if (e.foreign()) {
+            needVersion2("another user's call");
+            o.put("by", "other");
+        }
+        if (e instanceof TraceEvent.Flush f && f.path() != null) {
+            needVersion2("a flush path");
+            o.put("path", f.path());
         }
         if (e.seq() != null) {
             o.put("seq", e.seq());

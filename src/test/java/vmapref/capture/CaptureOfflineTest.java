@@ -111,6 +111,38 @@ class CaptureOfflineTest {
         assertThat(undone).isNotEmpty();
     }
 
+    /** The same run by a module that logs other users: paths, their calls, a shrinker run, their areas. */
+    static final String CONSOLE_OTHERS = CONSOLE_61
+            .replace("H lazy_max_hint=8192 ops=6 ran=1 probing=1", "H lazy_max_hint=8192 ops=6 ran=1 probing=1\r\n"
+                    + "H probes=vm_map_ram,vm_unmap_ram,_vm_unmap_aliases,drain_vmap_area_work,alloc_vmap_area,")
+            .replace("__purge_vmap_area_lazy+0xd6/0x750 kworker/0:2", "__purge_vmap_area_lazy+0xd6/0x750 path=drain kworker/0:2")
+            .replace("A 7 0 5", "m 8 0 -1 0x4 0xffffc90000800000 kworker/u9:2\r\nu 9 0 -1 0xffffc90000800000 0x4 cat\r\n"
+                    + "a 10 0 -1 insmod\r\nK 11 0 -1 sh\r\nB 12 0 -1 0xffffc90000900000 0xffffc90000905000 sh\r\nA 7 0 5")
+            .replace("records=8", "records=13");
+
+    @Test
+    void otherUsersBecomeVersion2Events() throws Exception {
+        GuestLog log = GuestLog.parse(CONSOLE_OTHERS);
+        assertThat(log.records()).hasSize(13);
+        CallProgram p = CallProgram.fromTrace(write("hunt.jsonl", HUNT_61));
+        Path out = tmp.resolve("out/others.jsonl");
+        TraceBuilder.Summary s = TraceBuilder.write(log, p, new TraceBuilder.Meta("test", 1, false, true, p.origin()), out);
+        assertThat(s.calls()).isEqualTo(6);
+        assertThat(s.foreignCalls()).isEqualTo(3);
+        assertThat(s.shrinks()).isEqualTo(1);
+        List<String> lines = Files.readAllLines(out);
+        assertThat(lines.get(0)).startsWith("{\"vmaptrace\":2,");
+        assertThat(lines).anyMatch(l -> l.contains("\"op\":\"flush\"") && l.contains("\"path\":\"drain\""));
+        assertThat(lines).anyMatch(l -> l.startsWith("{\"op\":\"map\",\"cpu\":0,\"count\":4,\"ret\":\"0xffffc90000800000\","
+                + "\"by\":\"other\""));
+        assertThat(lines).anyMatch(l -> l.contains("\"op\":\"unmap\"") && l.contains("\"by\":\"other\""));
+        assertThat(lines).anyMatch(l -> l.startsWith("{\"op\":\"aliases\",\"cpu\":0,\"by\":\"other\""));
+        assertThat(lines).anyMatch(l -> l.startsWith("{\"op\":\"shrink\",\"cpu\":0"));
+        assertThat(lines).anyMatch(l -> l.startsWith("{\"op\":\"busy\",\"start\":\"0xffffc90000900000\""));
+        // a program taken from such a trace holds only the program's own calls
+        assertThat(CallProgram.fromTrace(out).ops()).hasSize(6);
+    }
+
     @Test
     void theGuestLogBecomesATraceThatReplaysWithItsProbes() throws Exception {
         GuestLog log = GuestLog.parse(CONSOLE_61);

@@ -66,7 +66,7 @@ class TraceReaderErrorsTest {
         a.add(arguments(trace(MAP), "bad-header", 1));
         a.add(arguments(trace("", "# leading comment", "  ", MAP), "bad-header", 4));
         a.add(arguments(trace(H, H), "bad-header", 2));
-        a.add(arguments(trace(h("vmaptrace", "2")), "unsupported-version", 1));
+        a.add(arguments(trace(h("vmaptrace", "3")), "unsupported-version", 1));
         a.add(arguments(trace(h("vmaptrace", "0")), "unsupported-version", 1));
         a.add(arguments(trace(h("vmaptrace", "\"1\"")), "bad-field-type", 1));
         a.add(arguments(trace(h("pageSize", null)), "missing-field", 1));
