@@ -93,6 +93,7 @@ class KernelCaptureTest {
                 out.toString());
         MainTestAccess.Run r = replay("structure", out, "linux-" + version);
         assertThat(r.code()).as(r.out()).isZero();
-        assertThat(r.out()).startsWith("PASS structure").contains("1000 calls, no divergence");
+        // the 1000 calls of the program, and any other kernel users' calls the capture recorded (version 2)
+        assertThat(r.out()).startsWith("PASS structure").containsPattern("\\((linux-[0-9.]+)\\): 1\\d{3} calls, no divergence");
     }
 }
