@@ -158,7 +158,9 @@ public final class Spec {
         IntervalSet nextStale = cfg.flushesObserved() ? stale.plus(start, start + count) : stale;
         PSortedSet<Long> nextIdle = idle;
         for (Long b : blocksIn(start, start + count)) {
-            nextIdle = nextIdle.plus(b);
+            if (!nextIdle.contains(b)) {
+                nextIdle = nextIdle.plus(b);
+            }
         }
         Spec next = new Spec(cfg, nextLive, nextStale, blockUse, nextIdle);
         if (!cfg.flushesObserved()) {
