@@ -70,6 +70,9 @@ public final class IntervalSet {
 
     /** The lowest range that overlaps [start, end), or null. */
     public Map.Entry<Long, Long> firstOverlap(long start, long end) {
+        if (ranges.isEmpty()) {
+            return null;
+        }
         Map.Entry<Long, Long> left = ranges.lowerEntry(start);
         if (left != null && left.getValue() > start) {
             return left;

@@ -56,6 +56,8 @@ public final class TraceReader implements AutoCloseable {
     private boolean pendingCr;
     private int lineOff;
     private int lineLen;
+    /** The current line's bytes are all ASCII. */
+    private boolean lineAscii;
     /** The current line as text (a Reader's line, or a file's line with non-ASCII bytes), else null. */
     private String lineText;
     private final TraceHeader header;
@@ -184,20 +186,17 @@ public final class TraceReader implements AutoCloseable {
                 }
                 lineNo++;
                 lineText = null;
+                if (lineAscii && lineLen > 0 && buf[lineOff] == '{') {
+                    return true; // the usual event line
+                }
                 int end = lineOff + lineLen;
                 int first = -1; // the first non-blank byte
-                boolean ascii = true;
-                for (int i = lineOff; i < end; i++) {
-                    int b = buf[i];
-                    if (b < 0) {
-                        ascii = false;
-                        break;
-                    }
-                    if (first < 0 && !Character.isWhitespace((char) b)) {
+                for (int i = lineOff; i < end && first < 0; i++) {
+                    if (!Character.isWhitespace((char) buf[i])) {
                         first = i;
                     }
                 }
-                if (ascii) {
+                if (lineAscii) {
                     if (first >= 0 && buf[first] != '#') {
                         return true;
                     }
@@ -229,15 +228,20 @@ public final class TraceReader implements AutoCloseable {
         }
         int start = pos;
         int i = pos;
+        boolean ascii = true;
         while (true) {
             for (; i < lim; i++) {
                 byte b = buf[i];
                 if (b == '\n' || b == '\r') {
                     lineOff = start;
                     lineLen = i - start;
+                    lineAscii = ascii;
                     pos = i + 1;
                     pendingCr = b == '\r';
                     return true;
+                }
+                if (b < 0) {
+                    ascii = false;
                 }
             }
             if (eof) {
@@ -245,6 +249,7 @@ public final class TraceReader implements AutoCloseable {
                 if (i > start) {
                     lineOff = start;
                     lineLen = i - start;
+                    lineAscii = ascii;
                     return true;
                 }
                 return false;
@@ -517,12 +522,23 @@ public final class TraceReader implements AutoCloseable {
         }
         int len = at - s;
         at++;
-        for (int k = 0; k < FIELDS.length; k++) {
-            if (FIELDS[k].length == len && FIELDS[k][0] == buf[s] && Arrays.equals(buf, s, s + len, FIELDS[k], 0, len)) {
-                return k;
+        int k = switch (len) { // the one candidate of that length and first letter
+            case 2 -> 0; // op
+            case 3 -> buf[s] == 'c' ? 1 : buf[s] == 'r' ? 3 : buf[s] == 'e' ? 6 : buf[s] == 'b' ? 7 : 9;
+            case 4 -> buf[s] == 'a' ? 4 : buf[s] == 'n' ? 8 : 10;
+            case 5 -> buf[s] == 'c' ? 2 : 5;
+            default -> -1;
+        };
+        if (k < 0) {
+            return -1;
+        }
+        byte[] name = FIELDS[k];
+        for (int i = 0; i < len; i++) {
+            if (buf[s + i] != name[i]) {
+                return -1;
             }
         }
-        return -1;
+        return k;
     }
 
     /** A value: V_STRING (strStart, strLen), V_INT (num) or V_NULL; -1 for anything else. */
