@@ -34,12 +34,11 @@ public final class IntervalSet {
         }
         PSortedMap<Long, Long> r = ranges;
         Map.Entry<Long, Long> left = r.floorEntry(start);
-        if (left != null && left.getValue() >= start) {
+        if (left != null && left.getValue() >= start) { // merged: its entry takes the new end below
             start = left.getKey();
             end = Math.max(end, left.getValue());
-            r = r.minus(left.getKey());
         }
-        for (Map.Entry<Long, Long> e = r.ceilingEntry(start); e != null && e.getKey() <= end; e = r.ceilingEntry(start)) {
+        for (Map.Entry<Long, Long> e = r.higherEntry(start); e != null && e.getKey() <= end; e = r.higherEntry(start)) {
             end = Math.max(end, e.getValue());
             r = r.minus(e.getKey());
         }
@@ -71,6 +70,9 @@ public final class IntervalSet {
 
     /** The lowest range that overlaps [start, end), or null. */
     public Map.Entry<Long, Long> firstOverlap(long start, long end) {
+        if (ranges.isEmpty()) {
+            return null;
+        }
         Map.Entry<Long, Long> left = ranges.lowerEntry(start);
         if (left != null && left.getValue() > start) {
             return left;

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 package vmapref.spec;
 
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
-import org.pcollections.HashTreePMap;
-import org.pcollections.PMap;
 import org.pcollections.PSortedMap;
+import org.pcollections.PSortedSet;
 import org.pcollections.TreePMap;
+import org.pcollections.TreePSet;
 
 /**
  * The abstract specification of vm_map_ram() / vm_unmap_ram() / vm_unmap_aliases(): which results
@@ -31,17 +34,24 @@ public final class Spec {
     /** Pages unmapped and not yet flushed. */
     private final IntervalSet stale;
     /** Per block number: the pages of that block handed out since it was born. */
-    private final PMap<Long, IntervalSet> blockUse;
+    private final PSortedMap<Long, IntervalSet> blockUse;
+    /**
+     * Blocks of {@code blockUse} an unmap may have left with no live mapping: the only ones a flush
+     * can retire, so it need not look at every block (some here may hold live mappings again).
+     */
+    private final PSortedSet<Long> idle;
 
-    private Spec(SpecConfig cfg, PSortedMap<Long, Long> live, IntervalSet stale, PMap<Long, IntervalSet> blockUse) {
+    private Spec(SpecConfig cfg, PSortedMap<Long, Long> live, IntervalSet stale, PSortedMap<Long, IntervalSet> blockUse,
+                 PSortedSet<Long> idle) {
         this.cfg = cfg;
         this.live = live;
         this.stale = stale;
         this.blockUse = blockUse;
+        this.idle = idle;
     }
 
     public static Spec initial(SpecConfig cfg) {
-        return new Spec(cfg, TreePMap.empty(), IntervalSet.empty(), HashTreePMap.empty());
+        return new Spec(cfg, TreePMap.empty(), IntervalSet.empty(), TreePMap.empty(), TreePSet.empty());
     }
 
     public SpecConfig config() {
@@ -107,7 +117,7 @@ public final class Spec {
                     + hex(page(Math.max(start, s.getKey()))) + ", " + hex(page(Math.min(end, s.getValue())))
                     + "), unmapped and not flushed since");
         }
-        PMap<Long, IntervalSet> use = blockUse;
+        PSortedMap<Long, IntervalSet> use = blockUse;
         if (count <= cfg.maxAllocPages()) {
             long block = start / cfg.blockPages();
             if ((end - 1) / cfg.blockPages() != block) {
@@ -125,14 +135,13 @@ public final class Spec {
         } else {
             long firstBlock = start / cfg.blockPages();
             long lastBlock = (end - 1) / cfg.blockPages();
-            for (Long b : blockUse.keySet()) { // few live blocks; the range may span millions
-                if (b >= firstBlock && b <= lastBlock) {
-                    return fail(Rule.MAP_BLOCK_PAGES_FRESH, "[" + hex(addr) + ", +" + count
-                            + " pages) overlaps the live vmap block at " + hex(page(b * cfg.blockPages())));
-                }
+            Long b = blockUse.ceilingKey(firstBlock); // the lowest live block in the range
+            if (b != null && b <= lastBlock) {
+                return fail(Rule.MAP_BLOCK_PAGES_FRESH, "[" + hex(addr) + ", +" + count
+                        + " pages) overlaps the live vmap block at " + hex(page(b * cfg.blockPages())));
             }
         }
-        return new Result(new Spec(cfg, live.plus(start, count), stale, use), null);
+        return new Result(new Spec(cfg, live.plus(start, count), stale, use, idle), null);
     }
 
     // ------------------------------------------------------------------ unmap
@@ -147,7 +156,13 @@ public final class Spec {
         }
         PSortedMap<Long, Long> nextLive = live.minus(start);
         IntervalSet nextStale = cfg.flushesObserved() ? stale.plus(start, start + count) : stale;
-        Spec next = new Spec(cfg, nextLive, nextStale, blockUse);
+        PSortedSet<Long> nextIdle = idle;
+        for (Long b : blocksIn(start, start + count)) {
+            if (!nextIdle.contains(b)) {
+                nextIdle = nextIdle.plus(b);
+            }
+        }
+        Spec next = new Spec(cfg, nextLive, nextStale, blockUse, nextIdle);
         if (!cfg.flushesObserved()) {
             next = next.retireEmptyBlocks(start, start + count);
         }
@@ -173,7 +188,7 @@ public final class Spec {
                 ? lo + 1 : lo;
         long wholeHi = (endAddr & (cfg.pageSize() - 1)) != 0 && Long.compareUnsigned(endAddr, cfg.vmallocEnd()) <= 0
                 ? hi - 1 : hi;
-        Spec next = new Spec(cfg, live, stale.minus(wholeLo, wholeHi), blockUse);
+        Spec next = new Spec(cfg, live, stale.minus(wholeLo, wholeHi), blockUse, idle);
         return new Result(next.retireEmptyBlocks(wholeLo, wholeHi), null);
     }
 
@@ -183,34 +198,41 @@ public final class Spec {
      * From then on its pages may be handed out again.
      */
     private Spec retireEmptyBlocks(long lo, long hi) {
-        PMap<Long, IntervalSet> use = blockUse;
-        if (use.isEmpty()) {
+        if (idle.isEmpty() || hi <= lo) {
             return this;
         }
         long firstBlock = lo / cfg.blockPages();
         long lastBlock = (hi - 1) / cfg.blockPages();
-        if (lastBlock - firstBlock > use.size()) {
-            for (Long b : blockUse.keySet()) {
-                use = retireIfEmpty(use, b, lo, hi);
+        // a block outside [firstBlock, lastBlock] is not covered, except when flushes are not observed
+        Collection<Long> candidates = !cfg.flushesObserved() && lastBlock - firstBlock > blockUse.size() ? idle
+                : idle.subSet(firstBlock, true, lastBlock, true);
+        PSortedMap<Long, IntervalSet> use = blockUse;
+        PSortedSet<Long> stillIdle = idle;
+        for (Long block : new ArrayList<>(candidates)) {
+            long bs = block * cfg.blockPages();
+            long be = bs + cfg.blockPages();
+            Map.Entry<Long, Long> l = live.lowerEntry(be);
+            if (l != null && l.getKey() + l.getValue() > bs) {
+                stillIdle = stillIdle.minus(block); // live again; its next unmap puts it back
+                continue;
             }
-        } else {
-            for (long b = firstBlock; b <= lastBlock; b++) {
-                use = retireIfEmpty(use, b, lo, hi);
+            boolean covered = !cfg.flushesObserved() || (lo <= bs && be <= hi);
+            if (covered && stale.firstOverlap(bs, be) == null) {
+                use = use.minus(block);
+                stillIdle = stillIdle.minus(block);
             }
         }
-        return use == blockUse ? this : new Spec(cfg, live, stale, use);
+        return stillIdle == idle ? this : new Spec(cfg, live, stale, use, stillIdle);
     }
 
-    private PMap<Long, IntervalSet> retireIfEmpty(PMap<Long, IntervalSet> use, long block, long lo, long hi) {
-        if (!use.containsKey(block)) {
-            return use;
+    /** The blocks of {@code blockUse} that [start, end) touches. */
+    private List<Long> blocksIn(long start, long end) {
+        long firstBlock = start / cfg.blockPages();
+        long lastBlock = (end - 1) / cfg.blockPages();
+        if (firstBlock == lastBlock) {
+            return blockUse.containsKey(firstBlock) ? List.of(firstBlock) : List.of();
         }
-        long bs = block * cfg.blockPages();
-        long be = bs + cfg.blockPages();
-        boolean covered = !cfg.flushesObserved() || (lo <= bs && be <= hi);
-        Map.Entry<Long, Long> l = live.lowerEntry(be);
-        boolean hasLive = l != null && l.getKey() + l.getValue() > bs;
-        return covered && !hasLive && stale.firstOverlap(bs, be) == null ? use.minus(block) : use;
+        return new ArrayList<>(blockUse.subMap(firstBlock, true, lastBlock, true).keySet());
     }
 
     // ------------------------------------------------------------------ aliases

@@ -2,7 +2,6 @@
 package vmapref.kernel;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -21,61 +20,93 @@ import java.util.List;
  * unsigned long); the free range [1, ULONG_MAX) of vmap_init_free_space() does not fit a signed
  * long. The model converts its page numbers at the boundary.
  *
- * <p>Representation: a mutable tree in parallel arrays (node 0 is NULL), with parent pointers as in
- * struct rb_node. {@link Vmalloc#step} stays pure because a call copies the tree once, on its first
- * change ({@link Transaction#freeTree()}); a tree held by a {@link KernelState} is never changed.
- * {@link #equals} compares shape, colours, ranges and subtree_max_size, not slot numbers.
+ * <p>Representation: nodes in numbered slots (slot 0 is NULL), with parent pointers as in struct
+ * rb_node, so the ported code reads as the kernel's. The slots live in a persistent trie (32 wide):
+ * {@link #copy()} is O(1), and a change copies only the node it touches and the trie arrays above
+ * it, once per copy. A call that touches O(log n) nodes (lib/rbtree.c's insert and erase with their
+ * rotations, augment_tree_propagate_from()) thus costs O(log n) time and space, and the state it
+ * started from keeps its tree ({@link Transaction#freeTree()}); a tree held by a {@link KernelState}
+ * is never changed. {@link #equals} compares shape, colours, ranges and subtree_max_size, not slot
+ * numbers.
  */
 public final class FreeTree {
     private static final int NIL = 0;
 
-    private long[] vaStart;
-    private long[] vaEnd;
-    private long[] subtreeMax;
-    private int[] left;
-    private int[] right;
-    private int[] parent;
-    private boolean[] red;
+    /** One struct vmap_area of the tree: va_start, va_end, subtree_max_size and its rb_node. */
+    private static final class Node {
+        long vaStart;
+        long vaEnd;
+        long subtreeMax;
+        int left;
+        int right;
+        int parent;
+        boolean red;
+        /** The tree that may change this node in place; any other copies it first. */
+        final Object owner;
+
+        Node(Object owner) {
+            this.owner = owner;
+        }
+
+        Node copy(Object newOwner) {
+            Node n = new Node(newOwner);
+            n.vaStart = vaStart;
+            n.vaEnd = vaEnd;
+            n.subtreeMax = subtreeMax;
+            n.left = left;
+            n.right = right;
+            n.parent = parent;
+            n.red = red;
+            return n;
+        }
+    }
+
+    /** Slot store: a trie of WIDTH-wide arrays, one more element each for its owner. */
+    private static final int BITS = 5;
+    private static final int WIDTH = 1 << BITS;
+    private static final int MASK = WIDTH - 1;
+
+    private Object[] slots;
+    /** Shift of the trie's top level; 0 when the top array holds the nodes. */
+    private int shift;
+    /** Trie arrays and nodes tagged with this are this tree's own; the rest are shared and copied on write. */
+    private Object owner = new Object();
     private int root;
     /** Slots 1..used-1 have been handed out; freed ones are chained through {@code parent}. */
     private int used = 1;
     private int freeSlots = NIL;
     private int count;
 
-    private FreeTree(int capacity) {
-        vaStart = new long[capacity];
-        vaEnd = new long[capacity];
-        subtreeMax = new long[capacity];
-        left = new int[capacity];
-        right = new int[capacity];
-        parent = new int[capacity];
-        red = new boolean[capacity];
+    private FreeTree() {
+        slots = newArray();
+        slots[NIL] = new Node(owner); // NULL's slot, so that every slot reads as the arrays did
     }
 
     /** vmap_init_free_space() with an empty vmlist: one free range [1, ULONG_MAX). */
     public static FreeTree boot(long ulongMax) {
-        FreeTree t = new FreeTree(16);
+        FreeTree t = new FreeTree();
         int n = t.newNode(1, ulongMax);
         t.insertVmapAreaAugment(n, NIL);
         return t;
     }
 
-    /** A copy that shares nothing with this tree. */
+    /**
+     * A copy that no later change to either tree affects. O(1): both trees share every node and
+     * copy one only on their first change to it, with the trie path above it (O(log n)).
+     */
     public FreeTree copy() {
-        FreeTree t = new FreeTree(0);
-        int cap = Math.max(used + 8, 16);
-        t.vaStart = Arrays.copyOf(vaStart, cap);
-        t.vaEnd = Arrays.copyOf(vaEnd, cap);
-        t.subtreeMax = Arrays.copyOf(subtreeMax, cap);
-        t.left = Arrays.copyOf(left, cap);
-        t.right = Arrays.copyOf(right, cap);
-        t.parent = Arrays.copyOf(parent, cap);
-        t.red = Arrays.copyOf(red, cap);
-        t.root = root;
-        t.used = used;
-        t.freeSlots = freeSlots;
-        t.count = count;
+        FreeTree t = new FreeTree(slots, shift, root, used, freeSlots, count);
+        owner = new Object(); // this tree's later changes copy too
         return t;
+    }
+
+    private FreeTree(Object[] slots, int shift, int root, int used, int freeSlots, int count) {
+        this.slots = slots;
+        this.shift = shift;
+        this.root = root;
+        this.used = used;
+        this.freeSlots = freeSlots;
+        this.count = count;
     }
 
     /** Number of free vmap_areas. */
@@ -125,15 +156,15 @@ public final class FreeTree {
     public boolean clip(long start, long end) {
         int n = root;
         while (n != NIL) {
-            if (Long.compareUnsigned(start, vaStart[n]) < 0) {
-                n = left[n];
-            } else if (Long.compareUnsigned(start, vaEnd[n]) >= 0) {
-                n = right[n];
+            if (Long.compareUnsigned(start, vaStart(n)) < 0) {
+                n = left(n);
+            } else if (Long.compareUnsigned(start, vaEnd(n)) >= 0) {
+                n = right(n);
             } else {
                 break;
             }
         }
-        if (n == NIL || Long.compareUnsigned(end, vaEnd[n]) > 0) {
+        if (n == NIL || Long.compareUnsigned(end, vaEnd(n)) > 0) {
             return false;
         }
         return vaClip(n, start, end - start) == 0;
@@ -143,7 +174,7 @@ public final class FreeTree {
     public List<long[]> ranges() {
         List<long[]> out = new ArrayList<>();
         for (int n = first(); n != NIL; n = rbNext(n)) {
-            out.add(new long[] {vaStart[n], vaEnd[n]});
+            out.add(new long[] {vaStart(n), vaEnd(n)});
         }
         return out;
     }
@@ -160,11 +191,11 @@ public final class FreeTree {
             sb.append('.');
             return;
         }
-        sb.append('(').append(Long.toHexString(vaStart[n])).append('-').append(Long.toHexString(vaEnd[n]))
-                .append(':').append(red[n] ? 'r' : 'b').append(':').append(Long.toHexString(subtreeMax[n])).append(' ');
-        dump(left[n], sb);
+        sb.append('(').append(Long.toHexString(vaStart(n))).append('-').append(Long.toHexString(vaEnd(n)))
+                .append(':').append(red(n) ? 'r' : 'b').append(':').append(Long.toHexString(subtreeMax(n))).append(' ');
+        dump(left(n), sb);
         sb.append(' ');
-        dump(right[n], sb);
+        dump(right(n), sb);
         sb.append(')');
     }
 
@@ -173,7 +204,7 @@ public final class FreeTree {
      * else what is wrong.
      */
     public String check() {
-        if (root != NIL && (red[root] || parent[root] != NIL)) {
+        if (root != NIL && (red(root) || parent(root) != NIL)) {
             return "bad root";
         }
         String[] err = {null};
@@ -184,10 +215,10 @@ public final class FreeTree {
         }
         long prevEnd = 0;
         for (int n = first(); n != NIL && err[0] == null; n = rbNext(n)) {
-            if (Long.compareUnsigned(vaStart[n], vaEnd[n]) >= 0 || Long.compareUnsigned(vaStart[n], prevEnd) <= 0 && prevEnd != 0) {
-                err[0] = "ranges out of order or adjacent at 0x" + Long.toHexString(vaStart[n]);
+            if (Long.compareUnsigned(vaStart(n), vaEnd(n)) >= 0 || Long.compareUnsigned(vaStart(n), prevEnd) <= 0 && prevEnd != 0) {
+                err[0] = "ranges out of order or adjacent at 0x" + Long.toHexString(vaStart(n));
             }
-            prevEnd = vaEnd[n];
+            prevEnd = vaEnd(n);
         }
         return err[0];
     }
@@ -197,31 +228,31 @@ public final class FreeTree {
             return 1;
         }
         nodes[0]++;
-        for (int c : new int[] {left[n], right[n]}) {
-            if (c != NIL && parent[c] != n) {
+        for (int c : new int[] {left(n), right(n)}) {
+            if (c != NIL && parent(c) != n) {
                 err[0] = "bad parent pointer";
             }
-            if (c != NIL && red[n] && red[c]) {
+            if (c != NIL && red(n) && red(c)) {
                 err[0] = "red node with a red child";
             }
         }
         long max = vaSize(n);
-        if (left[n] != NIL && Long.compareUnsigned(subtreeMax[left[n]], max) > 0) {
-            max = subtreeMax[left[n]];
+        if (left(n) != NIL && Long.compareUnsigned(subtreeMax(left(n)), max) > 0) {
+            max = subtreeMax(left(n));
         }
-        if (right[n] != NIL && Long.compareUnsigned(subtreeMax[right[n]], max) > 0) {
-            max = subtreeMax[right[n]];
+        if (right(n) != NIL && Long.compareUnsigned(subtreeMax(right(n)), max) > 0) {
+            max = subtreeMax(right(n));
         }
-        if (max != subtreeMax[n]) {
-            err[0] = "subtree_max_size of 0x" + Long.toHexString(vaStart[n]) + " is 0x"
-                    + Long.toHexString(subtreeMax[n]) + ", not 0x" + Long.toHexString(max);
+        if (max != subtreeMax(n)) {
+            err[0] = "subtree_max_size of 0x" + Long.toHexString(vaStart(n)) + " is 0x"
+                    + Long.toHexString(subtreeMax(n)) + ", not 0x" + Long.toHexString(max);
         }
-        int lh = check(left[n], err, nodes);
-        int rh = check(right[n], err, nodes);
+        int lh = check(left(n), err, nodes);
+        int rh = check(right(n), err, nodes);
         if (lh != rh) {
             err[0] = "black heights differ";
         }
-        return lh + (red[n] ? 0 : 1);
+        return lh + (red(n) ? 0 : 1);
     }
 
     @Override
@@ -233,16 +264,16 @@ public final class FreeTree {
         if (n == NIL || m == NIL) {
             return n == m;
         }
-        return vaStart[n] == t.vaStart[m] && vaEnd[n] == t.vaEnd[m] && subtreeMax[n] == t.subtreeMax[m]
-                && red[n] == t.red[m] && same(left[n], t, t.left[m]) && same(right[n], t, t.right[m]);
+        return vaStart(n) == t.vaStart(m) && vaEnd(n) == t.vaEnd(m) && subtreeMax(n) == t.subtreeMax(m)
+                && red(n) == t.red(m) && same(left(n), t, t.left(m)) && same(right(n), t, t.right(m));
     }
 
     @Override
     public int hashCode() {
         int h = count;
         for (int n = first(); n != NIL; n = rbNext(n)) {
-            h = h * 31 + Long.hashCode(vaStart[n]);
-            h = h * 31 + Long.hashCode(vaEnd[n]);
+            h = h * 31 + Long.hashCode(vaStart(n));
+            h = h * 31 + Long.hashCode(vaEnd(n));
         }
         return h;
     }
@@ -258,65 +289,181 @@ public final class FreeTree {
 
     // ------------------------------------------------------------------ node slots
 
+    private Object[] newArray() {
+        Object[] a = new Object[WIDTH + 1];
+        a[WIDTH] = owner;
+        return a;
+    }
+
+    /** The node in slot {@code i}, for reading. */
+    private Node rd(int i) {
+        Object[] a = slots;
+        for (int s = shift; s > 0; s -= BITS) {
+            a = (Object[]) a[(i >>> s) & MASK];
+        }
+        return (Node) a[i & MASK];
+    }
+
+    /** The node in slot {@code i}, this tree's own: shared nodes and trie arrays on its path are copied. */
+    private Node wr(int i) {
+        Object[] a = own(slots);
+        slots = a;
+        for (int s = shift; s > 0; s -= BITS) {
+            int k = (i >>> s) & MASK;
+            Object[] c = (Object[]) a[k];
+            Object[] oc = c == null ? newArray() : own(c);
+            if (oc != c) {
+                a[k] = oc;
+            }
+            a = oc;
+        }
+        int k = i & MASK;
+        Node n = (Node) a[k];
+        if (n == null) {
+            n = new Node(owner);
+            a[k] = n;
+        } else if (n.owner != owner) {
+            n = n.copy(owner);
+            a[k] = n;
+        }
+        return n;
+    }
+
+    private Object[] own(Object[] a) {
+        if (a[WIDTH] == owner) {
+            return a;
+        }
+        Object[] c = a.clone();
+        c[WIDTH] = owner;
+        return c;
+    }
+
+    private long vaStart(int i) {
+        return rd(i).vaStart;
+    }
+
+    private long vaEnd(int i) {
+        return rd(i).vaEnd;
+    }
+
+    private long subtreeMax(int i) {
+        return rd(i).subtreeMax;
+    }
+
+    private int left(int i) {
+        return rd(i).left;
+    }
+
+    private int right(int i) {
+        return rd(i).right;
+    }
+
+    private int parent(int i) {
+        return rd(i).parent;
+    }
+
+    private boolean red(int i) {
+        return rd(i).red;
+    }
+
+    private void setVaStart(int i, long v) {
+        if (rd(i).vaStart != v) {
+            wr(i).vaStart = v;
+        }
+    }
+
+    private void setVaEnd(int i, long v) {
+        if (rd(i).vaEnd != v) {
+            wr(i).vaEnd = v;
+        }
+    }
+
+    private void setSubtreeMax(int i, long v) {
+        if (rd(i).subtreeMax != v) {
+            wr(i).subtreeMax = v;
+        }
+    }
+
+    private void setLeft(int i, int v) {
+        if (rd(i).left != v) {
+            wr(i).left = v;
+        }
+    }
+
+    private void setRight(int i, int v) {
+        if (rd(i).right != v) {
+            wr(i).right = v;
+        }
+    }
+
+    private void setParent(int i, int v) {
+        if (rd(i).parent != v) {
+            wr(i).parent = v;
+        }
+    }
+
+    private void setRed(int i, boolean v) {
+        if (rd(i).red != v) {
+            wr(i).red = v;
+        }
+    }
+
     private int newNode(long start, long end) {
         int n;
         if (freeSlots != NIL) {
             n = freeSlots;
-            freeSlots = parent[n];
+            freeSlots = parent(n);
         } else {
-            if (used == vaStart.length) {
-                int cap = Math.max(16, used * 2);
-                vaStart = Arrays.copyOf(vaStart, cap);
-                vaEnd = Arrays.copyOf(vaEnd, cap);
-                subtreeMax = Arrays.copyOf(subtreeMax, cap);
-                left = Arrays.copyOf(left, cap);
-                right = Arrays.copyOf(right, cap);
-                parent = Arrays.copyOf(parent, cap);
-                red = Arrays.copyOf(red, cap);
+            if (used == 1 << (shift + BITS)) { // the trie is full: one level more
+                Object[] top = newArray();
+                top[0] = slots;
+                slots = top;
+                shift += BITS;
             }
             n = used++;
+            wr(n); // the slot's node
         }
-        vaStart[n] = start;
-        vaEnd[n] = end;
-        subtreeMax[n] = 0; // kmem_cache_zalloc(); a kmem_cache_alloc()ed VA's stale value never matters (checked in the C harness)
-        left[n] = NIL;
-        right[n] = NIL;
-        parent[n] = NIL;
-        red[n] = false;
+        setVaStart(n, start);
+        setVaEnd(n, end);
+        setSubtreeMax(n, 0); // kmem_cache_zalloc(); a kmem_cache_alloc()ed VA's stale value never matters (checked in the C harness)
+        setLeft(n, NIL);
+        setRight(n, NIL);
+        setParent(n, NIL);
+        setRed(n, false);
         return n;
     }
 
     /** kmem_cache_free(). */
     private void freeNode(int n) {
-        left[n] = NIL;
-        right[n] = NIL;
-        parent[n] = freeSlots;
+        setLeft(n, NIL);
+        setRight(n, NIL);
+        setParent(n, freeSlots);
         freeSlots = n;
     }
 
     // ------------------------------------------------------------------ mm/vmalloc.c
 
     private long vaSize(int va) {
-        return vaEnd[va] - vaStart[va];
+        return vaEnd(va) - vaStart(va);
     }
 
     private long getSubtreeMaxSize(int node) {
-        return node == NIL ? 0 : subtreeMax[node];
+        return node == NIL ? 0 : subtreeMax(node);
     }
 
     /** free_vmap_area_rb_augment_cb_compute_max(node, exit). */
     private boolean computeMax(int node, boolean exit) {
         long max = vaSize(node);
-        if (left[node] != NIL && Long.compareUnsigned(subtreeMax[left[node]], max) > 0) {
-            max = subtreeMax[left[node]];
+        if (left(node) != NIL && Long.compareUnsigned(subtreeMax(left(node)), max) > 0) {
+            max = subtreeMax(left(node));
         }
-        if (right[node] != NIL && Long.compareUnsigned(subtreeMax[right[node]], max) > 0) {
-            max = subtreeMax[right[node]];
+        if (right(node) != NIL && Long.compareUnsigned(subtreeMax(right(node)), max) > 0) {
+            max = subtreeMax(right(node));
         }
-        if (exit && subtreeMax[node] == max) {
+        if (exit && subtreeMax(node) == max) {
             return true;
         }
-        subtreeMax[node] = max;
+        setSubtreeMax(node, max);
         return false;
     }
 
@@ -326,18 +473,18 @@ public final class FreeTree {
             if (computeMax(rb, true)) {
                 break;
             }
-            rb = parent[rb];
+            rb = parent(rb);
         }
     }
 
     /** free_vmap_area_rb_augment_cb_copy(old, new). */
     private void augmentCopy(int oldN, int newN) {
-        subtreeMax[newN] = subtreeMax[oldN];
+        setSubtreeMax(newN, subtreeMax(oldN));
     }
 
     /** free_vmap_area_rb_augment_cb_rotate(old, new). */
     private void augmentRotate(int oldN, int newN) {
-        subtreeMax[newN] = subtreeMax[oldN];
+        setSubtreeMax(newN, subtreeMax(oldN));
         computeMax(oldN, false);
     }
 
@@ -370,12 +517,12 @@ public final class FreeTree {
         boolean goRight;
         do {
             tmp = link;
-            if (Long.compareUnsigned(vaEnd[va], vaStart[tmp]) <= 0) {
+            if (Long.compareUnsigned(vaEnd(va), vaStart(tmp)) <= 0) {
                 goRight = false;
-                link = left[tmp];
-            } else if (Long.compareUnsigned(vaStart[va], vaEnd[tmp]) >= 0) {
+                link = left(tmp);
+            } else if (Long.compareUnsigned(vaStart(va), vaEnd(tmp)) >= 0) {
                 goRight = true;
-                link = right[tmp];
+                link = right(tmp);
             } else {
                 return false;
             }
@@ -387,20 +534,20 @@ public final class FreeTree {
 
     /** __link_va(va, root, parent, link, head, augment = true): rb_link_node + rb_insert_augmented. */
     private void linkVaAugment(int va, int par, boolean isRight) {
-        parent[va] = par;
-        red[va] = true;
-        left[va] = NIL;
-        right[va] = NIL;
+        setParent(va, par);
+        setRed(va, true);
+        setLeft(va, NIL);
+        setRight(va, NIL);
         if (par == NIL) {
             root = va;
         } else if (isRight) {
-            right[par] = va;
+            setRight(par, va);
         } else {
-            left[par] = va;
+            setLeft(par, va);
         }
         count++;
         rbInsert(va);
-        subtreeMax[va] = 0;
+        setSubtreeMax(va, 0);
     }
 
     /** __unlink_va(va, root, augment = true): rb_erase_augmented, then the object is freed by the caller. */
@@ -418,7 +565,7 @@ public final class FreeTree {
             linkVaAugment(va, linksParent, linksRight);
             augmentTreePropagateFrom(va);
         } else {
-            throw new IllegalStateException("vmalloc bug: 0x" + Long.toHexString(vaStart[va]) + " overlaps");
+            throw new IllegalStateException("vmalloc bug: 0x" + Long.toHexString(vaStart(va)) + " overlaps");
         }
     }
 
@@ -437,8 +584,8 @@ public final class FreeTree {
             int prev = isRight ? par : rbPrev(par);
             if (next != NIL) {
                 int sibling = next;
-                if (vaStart[sibling] == vaEnd[va]) {
-                    vaStart[sibling] = vaStart[va];
+                if (vaStart(sibling) == vaEnd(va)) {
+                    setVaStart(sibling, vaStart(va));
                     freeNode(va);
                     va = sibling;
                     merged = true;
@@ -446,11 +593,11 @@ public final class FreeTree {
             }
             if (prev != NIL) {
                 int sibling = prev;
-                if (vaEnd[sibling] == vaStart[va]) {
+                if (vaEnd(sibling) == vaStart(va)) {
                     if (merged) {
                         unlinkVaAugment(va);
                     }
-                    vaEnd[sibling] = vaEnd[va];
+                    setVaEnd(sibling, vaEnd(va));
                     freeNode(va);
                     va = sibling;
                     merged = true;
@@ -465,11 +612,11 @@ public final class FreeTree {
 
     /** is_within_this_va(va, size, align, vstart). */
     private boolean isWithinThisVa(int va, long size, long align, long vstart) {
-        long nva = Long.compareUnsigned(vaStart[va], vstart) > 0 ? alignUp(vaStart[va], align) : alignUp(vstart, align);
+        long nva = Long.compareUnsigned(vaStart(va), vstart) > 0 ? alignUp(vaStart(va), align) : alignUp(vstart, align);
         if (Long.compareUnsigned(nva + size, nva) < 0 || Long.compareUnsigned(nva, vstart) < 0) {
             return false;
         }
-        return Long.compareUnsigned(nva + size, vaEnd[va]) <= 0;
+        return Long.compareUnsigned(nva + size, vaEnd(va)) <= 0;
     }
 
     private static long alignUp(long x, long a) {
@@ -482,26 +629,26 @@ public final class FreeTree {
         long length = adjustSearchSize ? size + align - 1 : size;
         while (node != NIL) {
             int va = node;
-            if (Long.compareUnsigned(getSubtreeMaxSize(left[node]), length) >= 0
-                    && Long.compareUnsigned(vstart, vaStart[va]) < 0) {
-                node = left[node];
+            if (Long.compareUnsigned(getSubtreeMaxSize(left(node)), length) >= 0
+                    && Long.compareUnsigned(vstart, vaStart(va)) < 0) {
+                node = left(node);
             } else {
                 if (isWithinThisVa(va, size, align, vstart)) {
                     return va;
                 }
-                if (Long.compareUnsigned(getSubtreeMaxSize(right[node]), length) >= 0) {
-                    node = right[node];
+                if (Long.compareUnsigned(getSubtreeMaxSize(right(node)), length) >= 0) {
+                    node = right(node);
                     continue;
                 }
-                while ((node = parent[node]) != NIL) {
+                while ((node = parent(node)) != NIL) {
                     va = node;
                     if (isWithinThisVa(va, size, align, vstart)) {
                         return va;
                     }
-                    if (Long.compareUnsigned(getSubtreeMaxSize(right[node]), length) >= 0
-                            && Long.compareUnsigned(vstart, vaStart[va]) <= 0) {
-                        vstart = vaStart[va] + 1;
-                        node = right[node];
+                    if (Long.compareUnsigned(getSubtreeMaxSize(right(node)), length) >= 0
+                            && Long.compareUnsigned(vstart, vaStart(va)) <= 0) {
+                        vstart = vaStart(va) + 1;
+                        node = right(node);
                         break;
                     }
                 }
@@ -518,13 +665,13 @@ public final class FreeTree {
 
     /** classify_va_fit_type(va, nva_start_addr, size). */
     private int classifyVaFitType(int va, long nva, long size) {
-        if (Long.compareUnsigned(nva, vaStart[va]) < 0 || Long.compareUnsigned(nva + size, vaEnd[va]) > 0) {
+        if (Long.compareUnsigned(nva, vaStart(va)) < 0 || Long.compareUnsigned(nva + size, vaEnd(va)) > 0) {
             return NOTHING_FIT;
         }
-        if (vaStart[va] == nva) {
-            return vaEnd[va] == nva + size ? FL_FIT_TYPE : LE_FIT_TYPE;
+        if (vaStart(va) == nva) {
+            return vaEnd(va) == nva + size ? FL_FIT_TYPE : LE_FIT_TYPE;
         }
-        return vaEnd[va] == nva + size ? RE_FIT_TYPE : NE_FIT_TYPE;
+        return vaEnd(va) == nva + size ? RE_FIT_TYPE : NE_FIT_TYPE;
     }
 
     /** va_clip(root, head, va, nva_start_addr, size): 0, or -1 when nothing fits. */
@@ -535,12 +682,12 @@ public final class FreeTree {
             unlinkVaAugment(va);
             freeNode(va);
         } else if (type == LE_FIT_TYPE) {
-            vaStart[va] += size;
+            setVaStart(va, vaStart(va) + size);
         } else if (type == RE_FIT_TYPE) {
-            vaEnd[va] = nva;
+            setVaEnd(va, nva);
         } else if (type == NE_FIT_TYPE) {
-            lva = newNode(vaStart[va], nva); // the preloaded ne_fit_preload_node
-            vaStart[va] = nva + size;
+            lva = newNode(vaStart(va), nva); // the preloaded ne_fit_preload_node
+            setVaStart(va, nva + size);
         } else {
             return -1;
         }
@@ -555,7 +702,7 @@ public final class FreeTree {
 
     /** va_alloc(va, root, head, size, align, vstart, vend). */
     private long vaAlloc(int va, long size, long align, long vstart, long vend) {
-        long nva = Long.compareUnsigned(vaStart[va], vstart) > 0 ? alignUp(vaStart[va], align) : alignUp(vstart, align);
+        long nva = Long.compareUnsigned(vaStart(va), vstart) > 0 ? alignUp(vaStart(va), align) : alignUp(vstart, align);
         if (Long.compareUnsigned(nva + size, vend) > 0) {
             return vend;
         }
@@ -572,23 +719,23 @@ public final class FreeTree {
         if (n == NIL) {
             return NIL;
         }
-        while (left[n] != NIL) {
-            n = left[n];
+        while (left(n) != NIL) {
+            n = left(n);
         }
         return n;
     }
 
     /** rb_next(). */
     private int rbNext(int node) {
-        if (right[node] != NIL) {
-            node = right[node];
-            while (left[node] != NIL) {
-                node = left[node];
+        if (right(node) != NIL) {
+            node = right(node);
+            while (left(node) != NIL) {
+                node = left(node);
             }
             return node;
         }
         int p;
-        while ((p = parent[node]) != NIL && node == right[p]) {
+        while ((p = parent(node)) != NIL && node == right(p)) {
             node = p;
         }
         return p;
@@ -596,32 +743,32 @@ public final class FreeTree {
 
     /** rb_prev(). */
     private int rbPrev(int node) {
-        if (left[node] != NIL) {
-            node = left[node];
-            while (right[node] != NIL) {
-                node = right[node];
+        if (left(node) != NIL) {
+            node = left(node);
+            while (right(node) != NIL) {
+                node = right(node);
             }
             return node;
         }
         int p;
-        while ((p = parent[node]) != NIL && node == left[p]) {
+        while ((p = parent(node)) != NIL && node == left(p)) {
             node = p;
         }
         return p;
     }
 
     private void setParentColor(int node, int p, boolean isRed) {
-        parent[node] = p;
-        red[node] = isRed;
+        setParent(node, p);
+        setRed(node, isRed);
     }
 
     /** __rb_change_child(old, new, parent, root). */
     private void changeChild(int oldN, int newN, int p) {
         if (p != NIL) {
-            if (left[p] == oldN) {
-                left[p] = newN;
+            if (left(p) == oldN) {
+                setLeft(p, newN);
             } else {
-                right[p] = newN;
+                setRight(p, newN);
             }
         } else {
             root = newN;
@@ -630,16 +777,16 @@ public final class FreeTree {
 
     /** __rb_rotate_set_parents(old, new, root, color). */
     private void rotateSetParents(int oldN, int newN, boolean isRed) {
-        int p = parent[oldN];
-        parent[newN] = parent[oldN];
-        red[newN] = red[oldN];
+        int p = parent(oldN);
+        setParent(newN, parent(oldN));
+        setRed(newN, red(oldN));
         setParentColor(oldN, newN, isRed);
         changeChild(oldN, newN, p);
     }
 
     /** __rb_insert(node, root, augment_rotate). */
     private void rbInsert(int node) {
-        int par = parent[node]; // rb_red_parent()
+        int par = parent(node); // rb_red_parent()
         int gparent;
         int tmp;
         while (true) {
@@ -647,35 +794,35 @@ public final class FreeTree {
                 setParentColor(node, NIL, false);
                 break;
             }
-            if (!red[par]) {
+            if (!red(par)) {
                 break;
             }
-            gparent = parent[par];
-            tmp = right[gparent];
+            gparent = parent(par);
+            tmp = right(gparent);
             if (par != tmp) { // parent == gparent->rb_left
-                if (tmp != NIL && red[tmp]) {
+                if (tmp != NIL && red(tmp)) {
                     setParentColor(tmp, gparent, false);
                     setParentColor(par, gparent, false);
                     node = gparent;
-                    par = parent[node];
+                    par = parent(node);
                     setParentColor(node, par, true);
                     continue;
                 }
-                tmp = right[par];
+                tmp = right(par);
                 if (node == tmp) {
-                    tmp = left[node];
-                    right[par] = tmp;
-                    left[node] = par;
+                    tmp = left(node);
+                    setRight(par, tmp);
+                    setLeft(node, par);
                     if (tmp != NIL) {
                         setParentColor(tmp, par, false);
                     }
                     setParentColor(par, node, true);
                     augmentRotate(par, node);
                     par = node;
-                    tmp = right[node];
+                    tmp = right(node);
                 }
-                left[gparent] = tmp;
-                right[par] = gparent;
+                setLeft(gparent, tmp);
+                setRight(par, gparent);
                 if (tmp != NIL) {
                     setParentColor(tmp, gparent, false);
                 }
@@ -683,30 +830,30 @@ public final class FreeTree {
                 augmentRotate(gparent, par);
                 break;
             } else {
-                tmp = left[gparent];
-                if (tmp != NIL && red[tmp]) {
+                tmp = left(gparent);
+                if (tmp != NIL && red(tmp)) {
                     setParentColor(tmp, gparent, false);
                     setParentColor(par, gparent, false);
                     node = gparent;
-                    par = parent[node];
+                    par = parent(node);
                     setParentColor(node, par, true);
                     continue;
                 }
-                tmp = left[par];
+                tmp = left(par);
                 if (node == tmp) {
-                    tmp = right[node];
-                    left[par] = tmp;
-                    right[node] = par;
+                    tmp = right(node);
+                    setLeft(par, tmp);
+                    setRight(node, par);
                     if (tmp != NIL) {
                         setParentColor(tmp, par, false);
                     }
                     setParentColor(par, node, true);
                     augmentRotate(par, node);
                     par = node;
-                    tmp = left[node];
+                    tmp = left(node);
                 }
-                right[gparent] = tmp;
-                left[par] = gparent;
+                setRight(gparent, tmp);
+                setLeft(par, gparent);
                 if (tmp != NIL) {
                     setParentColor(tmp, gparent, false);
                 }
@@ -719,19 +866,19 @@ public final class FreeTree {
 
     /** __rb_erase_augmented(node, root, augment): returns the node to rebalance from, or NIL. */
     private int rbEraseAugmented(int node) {
-        int child = right[node];
-        int tmp = left[node];
+        int child = right(node);
+        int tmp = left(node);
         int par;
         int rebalance;
         if (tmp == NIL) {
             // Case 1: no more than one child
-            int pcParent = parent[node];
-            boolean pcRed = red[node];
+            int pcParent = parent(node);
+            boolean pcRed = red(node);
             par = pcParent;
             changeChild(node, child, par);
             if (child != NIL) {
-                parent[child] = pcParent;
-                red[child] = pcRed;
+                setParent(child, pcParent);
+                setRed(child, pcRed);
                 rebalance = NIL;
             } else {
                 rebalance = !pcRed ? par : NIL;
@@ -739,10 +886,10 @@ public final class FreeTree {
             tmp = par;
         } else if (child == NIL) {
             // Still case 1, but the child is node->rb_left
-            int pcParent = parent[node];
-            boolean pcRed = red[node];
-            parent[tmp] = pcParent;
-            red[tmp] = pcRed;
+            int pcParent = parent(node);
+            boolean pcRed = red(node);
+            setParent(tmp, pcParent);
+            setRed(tmp, pcRed);
             par = pcParent;
             changeChild(node, tmp, par);
             rebalance = NIL;
@@ -750,44 +897,44 @@ public final class FreeTree {
         } else {
             int successor = child;
             int child2;
-            tmp = left[child];
+            tmp = left(child);
             if (tmp == NIL) {
                 // Case 2: node's successor is its right child
                 par = successor;
-                child2 = right[successor];
+                child2 = right(successor);
                 augmentCopy(node, successor);
             } else {
                 // Case 3: node's successor is leftmost under node's right child subtree
                 do {
                     par = successor;
                     successor = tmp;
-                    tmp = left[tmp];
+                    tmp = left(tmp);
                 } while (tmp != NIL);
-                child2 = right[successor];
-                left[par] = child2;
-                right[successor] = child;
-                parent[child] = successor; // rb_set_parent keeps the colour
+                child2 = right(successor);
+                setLeft(par, child2);
+                setRight(successor, child);
+                setParent(child, successor); // rb_set_parent keeps the colour
                 augmentCopy(node, successor);
                 augmentPropagate(par, successor);
             }
-            tmp = left[node];
-            left[successor] = tmp;
-            parent[tmp] = successor;
+            tmp = left(node);
+            setLeft(successor, tmp);
+            setParent(tmp, successor);
 
-            int pcParent = parent[node];
-            boolean pcRed = red[node];
+            int pcParent = parent(node);
+            boolean pcRed = red(node);
             tmp = pcParent;
             changeChild(node, successor, tmp);
 
             if (child2 != NIL) {
-                parent[successor] = pcParent;
-                red[successor] = pcRed;
+                setParent(successor, pcParent);
+                setRed(successor, pcRed);
                 setParentColor(child2, par, false);
                 rebalance = NIL;
             } else {
-                boolean pc2Red = red[successor];
-                parent[successor] = pcParent;
-                red[successor] = pcRed;
+                boolean pc2Red = red(successor);
+                setParent(successor, pcParent);
+                setRed(successor, pcRed);
                 rebalance = !pc2Red ? par : NIL;
             }
             tmp = successor;
@@ -803,37 +950,37 @@ public final class FreeTree {
         int tmp1;
         int tmp2;
         while (true) {
-            sibling = right[par];
+            sibling = right(par);
             if (node != sibling) { // node == parent->rb_left
-                if (red[sibling]) {
-                    tmp1 = left[sibling];
-                    right[par] = tmp1;
-                    left[sibling] = par;
+                if (red(sibling)) {
+                    tmp1 = left(sibling);
+                    setRight(par, tmp1);
+                    setLeft(sibling, par);
                     setParentColor(tmp1, par, false);
                     rotateSetParents(par, sibling, true);
                     augmentRotate(par, sibling);
                     sibling = tmp1;
                 }
-                tmp1 = right[sibling];
-                if (tmp1 == NIL || !red[tmp1]) {
-                    tmp2 = left[sibling];
-                    if (tmp2 == NIL || !red[tmp2]) {
+                tmp1 = right(sibling);
+                if (tmp1 == NIL || !red(tmp1)) {
+                    tmp2 = left(sibling);
+                    if (tmp2 == NIL || !red(tmp2)) {
                         setParentColor(sibling, par, true);
-                        if (red[par]) {
-                            red[par] = false; // rb_set_black()
+                        if (red(par)) {
+                            setRed(par, false); // rb_set_black()
                         } else {
                             node = par;
-                            par = parent[node];
+                            par = parent(node);
                             if (par != NIL) {
                                 continue;
                             }
                         }
                         break;
                     }
-                    tmp1 = right[tmp2];
-                    left[sibling] = tmp1;
-                    right[tmp2] = sibling;
-                    right[par] = tmp2;
+                    tmp1 = right(tmp2);
+                    setLeft(sibling, tmp1);
+                    setRight(tmp2, sibling);
+                    setRight(par, tmp2);
                     if (tmp1 != NIL) {
                         setParentColor(tmp1, sibling, false);
                     }
@@ -841,47 +988,47 @@ public final class FreeTree {
                     tmp1 = sibling;
                     sibling = tmp2;
                 }
-                tmp2 = left[sibling];
-                right[par] = tmp2;
-                left[sibling] = par;
+                tmp2 = left(sibling);
+                setRight(par, tmp2);
+                setLeft(sibling, par);
                 setParentColor(tmp1, sibling, false);
                 if (tmp2 != NIL) {
-                    parent[tmp2] = par; // rb_set_parent keeps the colour
+                    setParent(tmp2, par); // rb_set_parent keeps the colour
                 }
                 rotateSetParents(par, sibling, false);
                 augmentRotate(par, sibling);
                 break;
             } else {
-                sibling = left[par];
-                if (red[sibling]) {
-                    tmp1 = right[sibling];
-                    left[par] = tmp1;
-                    right[sibling] = par;
+                sibling = left(par);
+                if (red(sibling)) {
+                    tmp1 = right(sibling);
+                    setLeft(par, tmp1);
+                    setRight(sibling, par);
                     setParentColor(tmp1, par, false);
                     rotateSetParents(par, sibling, true);
                     augmentRotate(par, sibling);
                     sibling = tmp1;
                 }
-                tmp1 = left[sibling];
-                if (tmp1 == NIL || !red[tmp1]) {
-                    tmp2 = right[sibling];
-                    if (tmp2 == NIL || !red[tmp2]) {
+                tmp1 = left(sibling);
+                if (tmp1 == NIL || !red(tmp1)) {
+                    tmp2 = right(sibling);
+                    if (tmp2 == NIL || !red(tmp2)) {
                         setParentColor(sibling, par, true);
-                        if (red[par]) {
-                            red[par] = false;
+                        if (red(par)) {
+                            setRed(par, false);
                         } else {
                             node = par;
-                            par = parent[node];
+                            par = parent(node);
                             if (par != NIL) {
                                 continue;
                             }
                         }
                         break;
                     }
-                    tmp1 = left[tmp2];
-                    right[sibling] = tmp1;
-                    left[tmp2] = sibling;
-                    left[par] = tmp2;
+                    tmp1 = left(tmp2);
+                    setRight(sibling, tmp1);
+                    setLeft(tmp2, sibling);
+                    setLeft(par, tmp2);
                     if (tmp1 != NIL) {
                         setParentColor(tmp1, sibling, false);
                     }
@@ -889,12 +1036,12 @@ public final class FreeTree {
                     tmp1 = sibling;
                     sibling = tmp2;
                 }
-                tmp2 = right[sibling];
-                left[par] = tmp2;
-                right[sibling] = par;
+                tmp2 = right(sibling);
+                setLeft(par, tmp2);
+                setRight(sibling, par);
                 setParentColor(tmp1, sibling, false);
                 if (tmp2 != NIL) {
-                    parent[tmp2] = par;
+                    setParent(tmp2, par);
                 }
                 rotateSetParents(par, sibling, false);
                 augmentRotate(par, sibling);

@@ -69,7 +69,7 @@ abstract class Transaction {
         return freeTree != null;
     }
 
-    /** The free tree, for a change: the call's own copy, made once (the old state keeps its tree). */
+    /** The free tree, for a change: the call's own copy, made once in O(1) (the old state keeps its tree). */
     FreeTree freeTree() {
         if (!freeTreeCopied && freeTree != null) {
             freeTree = freeTree.copy();

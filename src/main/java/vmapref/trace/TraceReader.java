@@ -9,11 +9,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,7 +23,9 @@ import java.util.Map;
 
 /**
  * Streams a trace line by line and checks each line against docs/trace-format.md (the header, then the
- * events). Memory is proportional to one line. Blank lines and lines whose first non-blank
+ * events). Memory is proportional to one line. A plain event line (a flat object of known fields) is
+ * scanned in place; any other line is read as a JSON tree and checked field by field, which gives
+ * every error. Blank lines and lines whose first non-blank
  * character is {@code #} are skipped, also before the header. Unknown fields are ignored (unknown header fields
  * are kept in {@link TraceHeader#extra()}); every problem is a {@link TraceFormatException} naming file, line
  * and rule.
@@ -37,21 +41,36 @@ public final class TraceReader implements AutoCloseable {
     public static final long MAX_COUNT = 0xffffffffL;
 
     private final String name;
+    /** A Reader's lines; null when reading a file's bytes. */
     private final BufferedReader in;
+    /** A file's bytes; null when reading a Reader. */
+    private final InputStream bytes;
     private final ObjectMapper mapper = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    /** The bytes read ahead: the current line is buf[lineOff, lineOff + lineLen) when {@code lineText} is null. */
+    private byte[] buf;
+    private int pos;
+    private int lim;
+    private boolean eof;
+    /** The last line ended with '\r': a '\n' right after it belongs to it. */
+    private boolean pendingCr;
+    private int lineOff;
+    private int lineLen;
+    /** The current line's bytes are all ASCII. */
+    private boolean lineAscii;
+    /** The current line as text (a Reader's line, or a file's line with non-ASCII bytes), else null. */
+    private String lineText;
     private final TraceHeader header;
     private final int headerLine;
     private final BitSet online = new BitSet();
     private int lineNo;
     private TraceEvent crashed;
     /** Lines arrive as ISO-8859-1 (one char per byte) and are decoded as UTF-8 here. */
-    private final boolean bytesAsLatin1;
-
-    private TraceReader(String name, Reader reader, boolean bytesAsLatin1) throws IOException, TraceFormatException {
+    private TraceReader(String name, Reader reader, InputStream bytes) throws IOException, TraceFormatException {
         this.name = name;
-        this.bytesAsLatin1 = bytesAsLatin1;
-        this.in = reader instanceof BufferedReader b ? b : new BufferedReader(reader);
+        this.in = reader == null || reader instanceof BufferedReader ? (BufferedReader) reader : new BufferedReader(reader);
+        this.bytes = bytes;
+        this.buf = bytes == null ? null : new byte[1 << 16];
         ObjectNode first = nextObject();
         if (first == null) {
             throw new TraceFormatException(name, lineNo + 1, "empty-trace",
@@ -67,18 +86,19 @@ public final class TraceReader implements AutoCloseable {
      * decoded per line, so invalid UTF-8 is reported with its own line number.
      */
     public static TraceReader open(Path file) throws IOException, TraceFormatException {
-        return of(file.toString(), Files.newBufferedReader(file, StandardCharsets.ISO_8859_1), true);
+        InputStream bytes = Files.newInputStream(file);
+        try {
+            return new TraceReader(file.toString(), null, bytes);
+        } catch (IOException | TraceFormatException | RuntimeException e) {
+            bytes.close();
+            throw e;
+        }
     }
 
     /** Reads a trace from {@code reader}, called {@code name} in messages, starting with its header. */
     public static TraceReader of(String name, Reader reader) throws IOException, TraceFormatException {
-        return of(name, reader, false);
-    }
-
-    private static TraceReader of(String name, Reader reader, boolean bytesAsLatin1)
-            throws IOException, TraceFormatException {
         try {
-            return new TraceReader(name, reader, bytesAsLatin1);
+            return new TraceReader(name, reader, null);
         } catch (IOException | TraceFormatException | RuntimeException e) {
             reader.close();
             throw e;
@@ -101,46 +121,166 @@ public final class TraceReader implements AutoCloseable {
 
     /** The next event, or null at the end of the trace. */
     public TraceEvent next() throws IOException, TraceFormatException {
-        ObjectNode o = nextObject();
-        if (o == null) {
+        if (!nextLine()) {
             return null;
         }
-        if (crashed != null) {
-            throw error("event-after-bug", "nothing may follow the crashed " + crashed.op() + " on line "
-                    + crashed.line());
+        TraceEvent e = fastEvent();
+        if (e == null) { // not a plain event: the tree and the field checks say what is wrong
+            ObjectNode o = parseObject(lineString());
+            if (crashed != null) {
+                throw afterBug();
+            }
+            e = parseEvent(o);
+        } else if (crashed != null) {
+            throw afterBug();
         }
-        TraceEvent e = parseEvent(o);
         if (e.bug() != null) {
             crashed = e;
         }
         return e;
     }
 
+    private TraceFormatException afterBug() {
+        return error("event-after-bug", "nothing may follow the crashed " + crashed.op() + " on line "
+                + crashed.line());
+    }
+
     @Override
     public void close() throws IOException {
-        in.close();
+        if (in != null) {
+            in.close();
+        } else {
+            bytes.close();
+        }
     }
 
     // ---- lines ----
 
     /** The next non-blank, non-comment line as a JSON object, or null at end of input. */
     private ObjectNode nextObject() throws IOException, TraceFormatException {
-        String text;
-        do {
-            try {
-                text = in.readLine();
-            } catch (java.nio.charset.CharacterCodingException e) {
-                throw new TraceFormatException(name, lineNo + 1, "not-utf8",
-                        "the line is not valid UTF-8 (" + e.getMessage() + ")", e);
+        return nextLine() ? parseObject(lineString()) : null;
+    }
+
+    /**
+     * Moves to the next non-blank, non-comment line (counting every line); false at the end of input.
+     * Lines end as BufferedReader.readLine() ends them: at '\n', '\r' or "\r\n".
+     */
+    private boolean nextLine() throws IOException, TraceFormatException {
+        while (true) {
+            if (in != null) {
+                String text;
+                try {
+                    text = in.readLine();
+                } catch (java.nio.charset.CharacterCodingException e) {
+                    throw new TraceFormatException(name, lineNo + 1, "not-utf8",
+                            "the line is not valid UTF-8 (" + e.getMessage() + ")", e);
+                }
+                if (text == null) {
+                    return false;
+                }
+                lineNo++;
+                lineText = text;
+            } else {
+                if (!nextByteLine()) {
+                    return false;
+                }
+                lineNo++;
+                lineText = null;
+                if (lineAscii && lineLen > 0 && buf[lineOff] == '{') {
+                    return true; // the usual event line
+                }
+                int end = lineOff + lineLen;
+                int first = -1; // the first non-blank byte
+                for (int i = lineOff; i < end && first < 0; i++) {
+                    if (!Character.isWhitespace((char) buf[i])) {
+                        first = i;
+                    }
+                }
+                if (lineAscii) {
+                    if (first >= 0 && buf[first] != '#') {
+                        return true;
+                    }
+                    continue;
+                }
+                lineText = utf8(buf, lineOff, lineLen);
             }
-            if (text == null) {
-                return null;
+            if (!lineText.isBlank() && !lineText.stripLeading().startsWith("#")) {
+                return true;
             }
-            lineNo++;
-            if (bytesAsLatin1) {
-                text = utf8(text);
+        }
+    }
+
+    /** The current line as text. */
+    private String lineString() {
+        return lineText != null ? lineText : new String(buf, lineOff, lineLen, StandardCharsets.ISO_8859_1); // ASCII
+    }
+
+    /** Reads the next line's bytes into buf[lineOff, lineOff + lineLen); false at the end of input. */
+    private boolean nextByteLine() throws IOException {
+        if (pendingCr) {
+            if (pos == lim && !eof) {
+                fill(pos);
             }
-        } while (text.isBlank() || text.stripLeading().startsWith("#"));
+            if (pos < lim && buf[pos] == '\n') {
+                pos++;
+            }
+            pendingCr = false;
+        }
+        int start = pos;
+        int i = pos;
+        boolean ascii = true;
+        while (true) {
+            for (; i < lim; i++) {
+                byte b = buf[i];
+                if (b == '\n' || b == '\r') {
+                    lineOff = start;
+                    lineLen = i - start;
+                    lineAscii = ascii;
+                    pos = i + 1;
+                    pendingCr = b == '\r';
+                    return true;
+                }
+                if (b < 0) {
+                    ascii = false;
+                }
+            }
+            if (eof) {
+                pos = i;
+                if (i > start) {
+                    lineOff = start;
+                    lineLen = i - start;
+                    lineAscii = ascii;
+                    return true;
+                }
+                return false;
+            }
+            int kept = lim - start;
+            fill(start);
+            start = 0;
+            i = kept;
+        }
+    }
+
+    /** Keeps buf[from, lim) at the front of buf and reads more after it (or sets eof). */
+    private void fill(int from) throws IOException {
+        int kept = lim - from;
+        if (from > 0) {
+            System.arraycopy(buf, from, buf, 0, kept);
+        } else if (kept == buf.length) {
+            buf = Arrays.copyOf(buf, buf.length * 2);
+        }
+        pos = 0;
+        lim = kept;
+        int n = bytes.read(buf, lim, buf.length - lim);
+        if (n < 0) {
+            eof = true;
+        } else {
+            lim += n;
+        }
+    }
+
+    /** The current line as JSON: a single object. */
+    private ObjectNode parseObject(String text) throws IOException, TraceFormatException {
         JsonNode node;
         try (JsonParser p = mapper.createParser(text)) {
             node = mapper.readTree(p);
@@ -161,17 +301,313 @@ public final class TraceReader implements AutoCloseable {
         return o;
     }
 
-    private String utf8(String latin1) throws TraceFormatException {
+    private String utf8(byte[] b, int off, int len) throws TraceFormatException {
         try {
             return StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
                     .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(latin1.getBytes(StandardCharsets.ISO_8859_1))).toString();
+                    .decode(java.nio.ByteBuffer.wrap(b, off, len)).toString();
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new TraceFormatException(name, lineNo, "not-utf8", "the line is not valid UTF-8 text", e);
         }
     }
 
+    // ---- events, scanned ----
+
+    private static final int F_OP = 1;
+    private static final int F_CPU = 2;
+    private static final int F_COUNT = 4;
+    private static final int F_RET = 8;
+    private static final int F_ADDR = 16;
+    private static final int F_START = 32;
+    private static final int F_END = 64;
+    private static final int F_BUG = 128;
+    private static final int F_NOTE = 256;
+    private static final int F_SEQ = 512;
+    private static final int F_PROT = 1024;
+    private static final byte[][] FIELDS = {
+        bytes("op"), bytes("cpu"), bytes("count"), bytes("ret"), bytes("addr"), bytes("start"), bytes("end"),
+        bytes("bug"), bytes("note"), bytes("seq"), bytes("prot")};
+    private static final int OP_MAP = 0;
+    private static final int OP_UNMAP = 1;
+    private static final int OP_ALIASES = 2;
+    private static final int OP_BUSY = 4;
+    private static final byte[][] OP_BYTES = {bytes("map"), bytes("unmap"), bytes("aliases"), bytes("flush"), bytes("busy")};
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** Scan position in {@code buf} and the value just scanned. */
+    private int at;
+    private long num;
+    private int strStart;
+    private int strLen;
+    private static final int V_NULL = 0;
+    private static final int V_INT = 1;
+    private static final int V_STRING = 2;
+
+    /**
+     * The current line as an event, when it is an ASCII line holding a plain, valid one: a flat
+     * object of the fields its op reads, each once, with strings free of escapes and integers of
+     * at most 18 digits. Else null, and the JSON tree and {@link #parseEvent} read the line (they
+     * give the same event for every line this accepts, and the error for the rest).
+     */
+    private TraceEvent fastEvent() {
+        if (lineText != null) {
+            return null;
+        }
+        int end = lineOff + lineLen;
+        at = lineOff;
+        if (!skipTo('{', end)) {
+            return null;
+        }
+        int seen = 0;
+        int op = -1;
+        int cpu = 0;
+        long count = 0;
+        Long ret = null;
+        long addr = 0;
+        long start = 0;
+        long stop = 0;
+        String bug = null;
+        String note = null;
+        Long seq = null;
+        Long prot = null;
+        if (!skipTo('"', end)) {
+            return null;
+        }
+        while (true) {
+            int field = field(end);
+            if (field < 0 || !skipTo(':', end)) {
+                return null;
+            }
+            int bit = 1 << field;
+            if ((seen & bit) != 0) {
+                return null; // a duplicate
+            }
+            seen |= bit;
+            int v = value(end);
+            switch (bit) {
+                case F_OP -> {
+                    if (v != V_STRING) {
+                        return null;
+                    }
+                    for (int k = 0; k < OP_BYTES.length && op < 0; k++) {
+                        if (Arrays.equals(buf, strStart, strStart + strLen, OP_BYTES[k], 0, OP_BYTES[k].length)) {
+                            op = k;
+                        }
+                    }
+                    if (op < 0) {
+                        return null;
+                    }
+                }
+                case F_CPU -> {
+                    if (v != V_INT || num < 0 || num > Integer.MAX_VALUE || !online.get((int) num)) {
+                        return null;
+                    }
+                    cpu = (int) num;
+                }
+                case F_COUNT -> {
+                    if (v != V_INT || num < 0 || num > MAX_COUNT) {
+                        return null;
+                    }
+                    count = num;
+                }
+                case F_RET, F_ADDR, F_START, F_END -> {
+                    if (v == V_NULL && bit == F_RET) {
+                        break;
+                    }
+                    if (v != V_STRING || !hexAddress()) {
+                        return null;
+                    }
+                    if (bit == F_RET) {
+                        ret = num;
+                    } else if (bit == F_ADDR) {
+                        addr = num;
+                    } else if (bit == F_START) {
+                        start = num;
+                    } else {
+                        stop = num;
+                    }
+                }
+                case F_BUG, F_NOTE -> {
+                    if (v != V_NULL && v != V_STRING) {
+                        return null;
+                    }
+                    String text = v == V_NULL ? null : new String(buf, strStart, strLen, StandardCharsets.ISO_8859_1);
+                    if (bit == F_BUG) {
+                        bug = text;
+                    } else {
+                        note = text;
+                    }
+                }
+                default -> { // seq, prot
+                    if (v != V_NULL && v != V_INT) {
+                        return null;
+                    }
+                    Long n = v == V_NULL ? null : num;
+                    if (bit == F_SEQ) {
+                        seq = n;
+                    } else {
+                        prot = n;
+                    }
+                }
+            }
+            int c = nextNonBlank(end);
+            if (c == '}') {
+                break;
+            }
+            if (c != ',' || !skipTo('"', end)) {
+                return null;
+            }
+        }
+        if (nextNonBlank(end) != -1 || op < 0) {
+            return null; // more after the object
+        }
+        switch (op) {
+            case OP_MAP -> {
+                if ((seen & (F_CPU | F_COUNT)) != (F_CPU | F_COUNT) || ((seen & F_RET) != 0) == (bug != null)) {
+                    return null;
+                }
+                return new TraceEvent.Map(lineNo, cpu, count, ret, bug, prot, seq, note);
+            }
+            case OP_UNMAP -> {
+                if ((seen & (F_CPU | F_COUNT | F_ADDR)) != (F_CPU | F_COUNT | F_ADDR)) {
+                    return null;
+                }
+                return new TraceEvent.Unmap(lineNo, cpu, addr, count, bug, seq, note);
+            }
+            case OP_ALIASES -> {
+                return (seen & F_CPU) == 0 ? null : new TraceEvent.Aliases(lineNo, cpu, bug, seq, note, null);
+            }
+            default -> { // flush, busy
+                if ((seen & (F_START | F_END)) != (F_START | F_END) || Long.compareUnsigned(start, stop) > 0) {
+                    return null;
+                }
+                if (op == OP_BUSY) {
+                    return new TraceEvent.Busy(lineNo, start, stop, seq, note);
+                }
+                return new TraceEvent.Flush(lineNo, start, stop, (seen & F_CPU) != 0 ? cpu : null, seq, note);
+            }
+        }
+    }
+
+    /** The next byte that is not JSON whitespace (space, tab), or -1 at the end of the line; moves past it. */
+    private int nextNonBlank(int end) {
+        while (at < end) {
+            byte b = buf[at++];
+            if (b != ' ' && b != '\t') {
+                return b;
+            }
+        }
+        return -1;
+    }
+
+    private boolean skipTo(char c, int end) {
+        return nextNonBlank(end) == c;
+    }
+
+    /** A field name after its opening quote: its index in FIELDS, or -1 (unknown, or escaped). */
+    private int field(int end) {
+        int s = at;
+        while (at < end && buf[at] != '"') {
+            if (buf[at] == '\\' || buf[at] < 0x20) {
+                return -1;
+            }
+            at++;
+        }
+        if (at == end) {
+            return -1;
+        }
+        int len = at - s;
+        at++;
+        int k = switch (len) { // the one candidate of that length and first letter
+            case 2 -> 0; // op
+            case 3 -> buf[s] == 'c' ? 1 : buf[s] == 'r' ? 3 : buf[s] == 'e' ? 6 : buf[s] == 'b' ? 7 : 9;
+            case 4 -> buf[s] == 'a' ? 4 : buf[s] == 'n' ? 8 : 10;
+            case 5 -> buf[s] == 'c' ? 2 : 5;
+            default -> -1;
+        };
+        if (k < 0) {
+            return -1;
+        }
+        byte[] name = FIELDS[k];
+        for (int i = 0; i < len; i++) {
+            if (buf[s + i] != name[i]) {
+                return -1;
+            }
+        }
+        return k;
+    }
+
+    /** A value: V_STRING (strStart, strLen), V_INT (num) or V_NULL; -1 for anything else. */
+    private int value(int end) {
+        int c = nextNonBlank(end);
+        if (c == '"') {
+            strStart = at;
+            while (at < end && buf[at] != '"') {
+                if (buf[at] == '\\' || buf[at] < 0x20) {
+                    return -1;
+                }
+                at++;
+            }
+            if (at == end) {
+                return -1;
+            }
+            strLen = at - strStart;
+            at++;
+            return V_STRING;
+        }
+        int kind;
+        if (c == 'n') {
+            if (at + 3 > end || buf[at] != 'u' || buf[at + 1] != 'l' || buf[at + 2] != 'l') {
+                return -1;
+            }
+            at += 3;
+            kind = V_NULL;
+        } else {
+            boolean neg = c == '-';
+            if (neg) {
+                c = at < end ? buf[at++] : -1;
+            }
+            if (c < '0' || c > '9' || c == '0' && at < end && buf[at] >= '0' && buf[at] <= '9') {
+                return -1; // no digits, or a leading zero
+            }
+            long n = c - '0';
+            int digits = 1;
+            while (at < end && buf[at] >= '0' && buf[at] <= '9') {
+                if (++digits > 18) {
+                    return -1;
+                }
+                n = n * 10 + (buf[at++] - '0');
+            }
+            num = neg ? -n : n;
+            kind = V_INT;
+        }
+        if (at < end && buf[at] != ' ' && buf[at] != '\t' && buf[at] != ',' && buf[at] != '}') {
+            return -1; // a fraction, an exponent, or a longer word
+        }
+        return kind;
+    }
+
+    /** The scanned string as {@link Hex#parse} reads an address, into {@code num}; false if it is none. */
+    private boolean hexAddress() {
+        if (strLen < 3 || strLen > 18 || buf[strStart] != '0' || buf[strStart + 1] != 'x') {
+            return false;
+        }
+        long a = 0;
+        for (int i = strStart + 2; i < strStart + strLen; i++) {
+            int b = buf[i];
+            int d = b >= '0' && b <= '9' ? b - '0' : b >= 'a' && b <= 'f' ? b - 'a' + 10 : b >= 'A' && b <= 'F' ? b - 'A' + 10 : -1;
+            if (d < 0) {
+                return false;
+            }
+            a = a << 4 | d;
+        }
+        num = a;
+        return true;
+    }
     // ---- header ----
 
     private TraceHeader parseHeader(ObjectNode o) throws TraceFormatException {

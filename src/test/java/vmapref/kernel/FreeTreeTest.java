@@ -100,4 +100,38 @@ class FreeTreeTest {
             assertThat(copy).as("the copy kept the hole").isNotEqualTo(t);
         }
     }
+
+    @Test
+    void everyCopyStaysAsItWasWhileBothSidesChange() {
+        // more than 32 * 32 nodes at once, so the slot trie grows a level while copies share it
+        long start = 0xffffc90000000000L;
+        long end = 0xffffe8ffffffffffL;
+        FreeTree t = FreeTree.boot(ULONG_MAX);
+        List<FreeTree> copies = new java.util.ArrayList<>();
+        List<String> dumps = new java.util.ArrayList<>();
+        java.util.Random rnd = new java.util.Random(7);
+        for (int i = 0; i < 2500; i++) {
+            assertThat(t.alloc(PAGE, PAGE, start, end, PAGE, false)).isEqualTo(start + i * PAGE);
+        }
+        for (int i = 0; i < 2500; i += 2) {
+            t.free(start + i * PAGE, start + (i + 1) * PAGE);
+            if (rnd.nextInt(50) == 0) {
+                FreeTree c = t.copy();
+                copies.add(c);
+                dumps.add(c.dump());
+                c.alloc(PAGE, PAGE, start, end, PAGE, false); // the copy changes too
+                dumps.set(dumps.size() - 1, c.dump());
+            }
+        }
+        assertThat(t.size()).isGreaterThan(1250);
+        for (int i = 1; i < 2500; i += 2) {
+            t.free(start + i * PAGE, start + (i + 1) * PAGE);
+        }
+        assertThat(t.check()).isNull();
+        assertThat(t.dump()).isEqualTo(FreeTree.boot(ULONG_MAX).dump());
+        for (int i = 0; i < copies.size(); i++) {
+            assertThat(copies.get(i).dump()).as("copy %d", i).isEqualTo(dumps.get(i));
+            assertThat(copies.get(i).check()).isNull();
+        }
+    }
 }
