@@ -508,16 +508,21 @@ public final class TraceReader implements AutoCloseable {
         return nextNonBlank(end) == c;
     }
 
-    /** A field name after its opening quote: its index in FIELDS, or -1 (unknown, or escaped). */
-    private int field(int end) {
-        int s = at;
+    /** Moves {@code at} to the closing quote of a plain string; false at an escape, a control byte or the end. */
+    private boolean toClosingQuote(int end) {
         while (at < end && buf[at] != '"') {
             if (buf[at] == '\\' || buf[at] < 0x20) {
-                return -1;
+                return false;
             }
             at++;
         }
-        if (at == end) {
+        return at < end;
+    }
+
+    /** A field name after its opening quote: its index in FIELDS, or -1 (unknown, or escaped). */
+    private int field(int end) {
+        int s = at;
+        if (!toClosingQuote(end)) {
             return -1;
         }
         int len = at - s;
@@ -546,13 +551,7 @@ public final class TraceReader implements AutoCloseable {
         int c = nextNonBlank(end);
         if (c == '"') {
             strStart = at;
-            while (at < end && buf[at] != '"') {
-                if (buf[at] == '\\' || buf[at] < 0x20) {
-                    return -1;
-                }
-                at++;
-            }
-            if (at == end) {
+            if (!toClosingQuote(end)) {
                 return -1;
             }
             strLen = at - strStart;
