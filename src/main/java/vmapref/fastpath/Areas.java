@@ -2,10 +2,12 @@
 package vmapref.fastpath;
 
 import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import vmapref.kernel.FreeTree;
 import vmapref.kernel.KernelConfig;
+import vmapref.kernel.PurgeHelpers;
 
 /**
  * The vmap_area allocator of mm/vmalloc.c, behind one lock that stands for free_vmap_area_lock and
@@ -213,26 +215,13 @@ final class Areas {
         return true;
     }
 
-    /**
-     * mm/vmalloc.c (6.9+): __purge_vmap_area_lazy(): the nodes holding lazy areas, inline ones first,
-     * then the first clamp(vmap_lazy_nr / lazy_max_pages(), 1, nodes) - 1 as purge helpers at
-     * flush_work() (a voluntary-preemption kernel; the reference's VmapAreas.purgeOrder()).
-     */
-    private ArrayList<Integer> purgeOrder(ArrayList<Area> detached, long lazyNrBefore) {
-        ArrayList<Integer> withLazy = new ArrayList<>();
+    /** The nodes holding lazy areas in the order they give them back (kernel.PurgeHelpers). */
+    private List<Integer> purgeOrder(ArrayList<Area> detached, long lazyNrBefore) {
         boolean[] has = new boolean[cfg.nrVmapNodes];
         for (Area va : detached) {
             has[Math.max(va.node, 0)] = true;
         }
-        for (int node = 0; node < has.length; node++) {
-            if (has[node]) {
-                withLazy.add(node);
-            }
-        }
-        int helpers = (int) Math.min(Math.max(lazyNrBefore / cfg.lazyMaxPages, 1), withLazy.size()) - 1;
-        ArrayList<Integer> order = new ArrayList<>(withLazy.subList(helpers, withLazy.size()));
-        order.addAll(withLazy.subList(0, helpers));
-        return order;
+        return PurgeHelpers.order(has, lazyNrBefore, cfg.lazyMaxPages);
     }
 
     /**

@@ -4,7 +4,6 @@ package vmapref.kernel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.pcollections.TreePVector;
 
 /**
  * The reference implementation: vm_map_ram(), vm_unmap_ram() and vm_unmap_aliases() as pure
@@ -149,13 +148,22 @@ public final class Vmalloc {
      * after that event, before the kernel's purge took the lazy lists); "other" is no purge (every
      * __purge_vmap_area_lazy() runs under one of the three), so it changes nothing.
      */
+    /**
+     * Whether a traced flush is alloc_vmap_area()'s overflow purge: a version-2 path "overflow", else a
+     * note naming reclaim_and_purge_vmap_areas (or purge_vmap_area_lazy on 6.1 and 4.8), as the model's
+     * own traces write it.
+     */
+    public static boolean overflowPurge(String note, String path) {
+        return path != null ? path.equals("overflow")
+                : "reclaim_and_purge_vmap_areas".equals(note) || "purge_vmap_area_lazy".equals(note);
+    }
+
     public static KernelState observeFlush(KernelState s, long startAddr, long endAddr, String note, String path) {
         if ("other".equals(path)) {
             return s;
         }
         VmMapRam tx = new VmMapRam(s, null);
-        boolean overflow = path != null ? path.equals("overflow")
-                : "reclaim_and_purge_vmap_areas".equals(note) || "purge_vmap_area_lazy".equals(note);
+        boolean overflow = overflowPurge(note, path);
         if (overflow) {
             tx.purgeFragmentedBlocksAllCpus();
         }
@@ -168,18 +176,13 @@ public final class Vmalloc {
         }
         boolean purge = overflow || (path != null ? path.equals("drain") : !covered.isEmpty() || note != null
                 && (note.contains("purge_vmap_area_lazy") || note.contains("drain_vmap_area_work")));
-        if (purge && s.cfg().nrVmapNodes() > 1) {
-            for (int node = 0; node < s.cfg().nrVmapNodes(); node++) {
-                tx.decayVaPoolNode(node, overflow);
-            }
+        if (purge) {
+            tx.decayVaPools(overflow);
         }
         for (Va va : covered) {
             tx.lazy = tx.lazy.minus(va.start());
             tx.lazyNr -= va.pages();
-            if (s.cfg().nrVmapNodes() > 1 && va.node() >= 0 && !overflow && va.pages() <= KernelConfig.MAX_VA_SIZE_PAGES) {
-                int key = KernelState.poolKey(va.node(), va.pages());
-                tx.pools = tx.pools.plus(key, tx.pools.getOrDefault(key, TreePVector.empty()).plus(0, va.start()));
-                tx.putArea(va.start(), va.with(Va.State.POOLED));
+            if (tx.nodePoolAddVa(va, overflow)) {
                 continue;
             }
             tx.removeArea(va.start());
@@ -201,9 +204,7 @@ public final class Vmalloc {
             return s;
         }
         VmMapRam tx = new VmMapRam(s, null);
-        for (int node = 0; node < s.cfg().nrVmapNodes(); node++) {
-            tx.decayVaPoolNode(node, true);
-        }
+        tx.decayVaPools(true);
         return tx.freeze();
     }
 

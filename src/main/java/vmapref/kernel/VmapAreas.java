@@ -291,9 +291,7 @@ abstract class VmapAreas extends Transaction {
 
     /** TRACE_GUIDED: reclaim_and_purge_vmap_areas() with nothing lazy: every pool decays fully, no flush. */
     private void emptyPoolsSilently() {
-        for (int n = 0; n < cfg.nrVmapNodes(); n++) {
-            decayVaPoolNode(n, true);
-        }
+        decayVaPools(true);
     }
 
     /** An area another user took (a busy event after the first call): out of the pools and the released ranges. */
@@ -353,12 +351,7 @@ abstract class VmapAreas extends Transaction {
      * Returns whether any area was purged.
      */
     boolean purgeLazy(long start, long end, boolean fullPoolDecay, String by) {
-        boolean nodes = cfg.nrVmapNodes() > 1;
-        if (nodes) {
-            for (int node = 0; node < cfg.nrVmapNodes(); node++) {
-                decayVaPoolNode(node, fullPoolDecay);
-            }
-        }
+        decayVaPools(fullPoolDecay);
         if (lazy.isEmpty()) {
             return false;
         }
@@ -370,11 +363,7 @@ abstract class VmapAreas extends Transaction {
         List<Integer> order = purgeOrder(lazyNr);
         for (Va va : lazy.values()) { // purge_vmap_node(): each node's list in address order
             lazyNr -= va.pages();
-            if (nodes && va.node() >= 0 && !fullPoolDecay && va.pages() <= KernelConfig.MAX_VA_SIZE_PAGES) {
-                int key = KernelState.poolKey(va.node(), va.pages());
-                pools = pools.plus(key, pools.getOrDefault(key, TreePVector.empty()).plus(0, va.start()));
-                putArea(va.start(), va.with(Va.State.POOLED));
-            } else {
+            if (!nodePoolAddVa(va, fullPoolDecay)) {
                 removeArea(va.start());
                 global.get(Math.max(va.node(), 0)).addFirst(va); // list_add(&va->list, &local_list)
             }
@@ -398,29 +387,35 @@ abstract class VmapAreas extends Transaction {
         return true;
     }
 
-    /**
-     * mm/vmalloc.c (6.9+): __purge_vmap_area_lazy(): the order in which the nodes holding lazy areas
-     * give them back. {@code nr_purge_helpers = clamp(vmap_lazy_nr / lazy_max_pages(), 1, nodes) - 1}:
-     * the first that many nodes of purge_nodes go to schedule_work_on(node), the rest are purged inline,
-     * in order, then flush_work() waits for the helpers. On a voluntary-preemption kernel (Debian's) a
-     * helper queued on the purging task's own CPU runs only at flush_work(), after the inline nodes; the
-     * model runs every helper there (on another CPU it would run alongside, in no fixed order).
-     */
-    List<Integer> purgeOrder(long lazyNrBefore) {
-        List<Integer> withLazy = new ArrayList<>();
+    /** The nodes holding lazy areas in the order they give them back ({@link PurgeHelpers}). */
+    private List<Integer> purgeOrder(long lazyNrBefore) {
         boolean[] has = new boolean[cfg.nrVmapNodes()];
         for (Va va : lazy.values()) {
             has[Math.max(va.node(), 0)] = true;
         }
-        for (int node = 0; node < has.length; node++) {
-            if (has[node]) {
-                withLazy.add(node);
-            }
+        return PurgeHelpers.order(has, lazyNrBefore, cfg.lazyMaxPages());
+    }
+
+    /** mm/vmalloc.c (6.9+): decay_va_pool_node() of every node, as __purge_vmap_area_lazy() and the shrinker do. */
+    void decayVaPools(boolean fullDecay) {
+        for (int node = 0; node < cfg.nrVmapNodes() && cfg.nrVmapNodes() > 1; node++) {
+            decayVaPoolNode(node, fullDecay);
         }
-        long helpers = Math.min(Math.max(lazyNrBefore / cfg.lazyMaxPages(), 1), withLazy.size()) - 1;
-        List<Integer> order = new ArrayList<>(withLazy.subList((int) helpers, withLazy.size())); // inline
-        order.addAll(withLazy.subList(0, (int) helpers)); // the helpers, at flush_work()
-        return order;
+    }
+
+    /**
+     * mm/vmalloc.c (6.9+): purge_vmap_node(): a purged area of up to MAX_VA_SIZE_PAGES that a node
+     * allocated goes to the head of that node's pool (node_pool_add_va()), unless skip_populate (a full
+     * decay); returns whether it did. Otherwise the caller gives it back to the free tree.
+     */
+    boolean nodePoolAddVa(Va va, boolean skipPopulate) {
+        if (cfg.nrVmapNodes() < 2 || va.node() < 0 || skipPopulate || va.pages() > KernelConfig.MAX_VA_SIZE_PAGES) {
+            return false;
+        }
+        int key = KernelState.poolKey(va.node(), va.pages());
+        pools = pools.plus(key, pools.getOrDefault(key, TreePVector.empty()).plus(0, va.start()));
+        putArea(va.start(), va.with(Va.State.POOLED));
+        return true;
     }
 
     /**

@@ -382,8 +382,7 @@ public final class Replayer {
          */
         void observeWindow(TraceEvent e) {
             for (TraceEvent.Flush f : window) {
-                ranOut |= f.path() != null ? f.path().equals("overflow")
-                        : "reclaim_and_purge_vmap_areas".equals(f.note()) || "purge_vmap_area_lazy".equals(f.note());
+                ranOut |= Vmalloc.overflowPurge(f.note(), f.path());
             }
             int own = -1;
             if (e instanceof TraceEvent.Aliases a && !a.foreign()) {
