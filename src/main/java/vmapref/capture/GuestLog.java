@@ -35,6 +35,14 @@ public record GuestLog(Map<String, String> facts, List<VmallocLine> vmallocinfo,
         }
     }
 
+    /**
+     * Whether a task name is one of the program's own kthreads: the module names them {@code vmt/CPU}
+     * (capture/module: kthread_create(worker_fn, w, "vmt/%u", cpu)).
+     */
+    static boolean programTask(String comm) {
+        return comm != null && comm.matches("vmt/\\d+");
+    }
+
     static final String MARK = "@@VMAPREF ";
     private static final Pattern VMALLOC = Pattern.compile("^(0x[0-9a-f]+)-(0x[0-9a-f]+)\\s+\\d+\\s*(.*)$");
     private static final Pattern FLUSH = Pattern.compile(

@@ -152,7 +152,8 @@ public final class TraceBuilder {
                     }
                     case 'F', 'T' -> {
                         w.event(new TraceEvent.Flush(0, r.a(), r.b(), r.cpu(), r.seq(), flushNote(r, pageSize),
-                                others ? (r.path() == null ? "other" : r.path()) : null));
+                                others ? (r.path() == null ? "other" : r.path()) : null,
+                                others ? (GuestLog.programTask(r.comm()) ? "program" : "other") : null));
                         flushes++;
                     }
                     case 'm' -> {

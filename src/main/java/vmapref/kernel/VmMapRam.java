@@ -202,6 +202,36 @@ final class VmMapRam extends VmapBlocks {
             return bad;
         }
         long[] range = {Long.MAX_VALUE, 0};
+        if (profile == Profile.LINUX_4_8) {
+            purgeLazy48(true, aliasesWalk(range), range[0], range[1], "vm_unmap_aliases");
+            return new Outcome.Done();
+        }
+        boolean flush = aliasesWalk(range);
+        if (!purgeLazy(range[0], range[1], false, "_vm_unmap_aliases") && flush) {
+            flushRange(range[0], range[1], "_vm_unmap_aliases");
+        }
+        return new Outcome.Done();
+    }
+
+    /**
+     * TRACE_GUIDED: what another task's _vm_unmap_aliases() has done by the time a call on another CPU
+     * can see it, before its purge: the walk of the blocks, with the fragmented ones freed to the lazy
+     * list. Its __purge_vmap_area_lazy() (the pools' decay, the flush, the lazy areas to the pools and
+     * the tree) runs under vmap_purge_lock after that, and the trace shows it as the flush that
+     * follows; the replay applies it there ({@link Vmalloc#observePurge}). Returns whether that purge
+     * has lazy areas to take (so it will flush).
+     */
+    boolean vmUnmapAliasesWalk(Call.Aliases c) {
+        aliasesWalk(new long[] {Long.MAX_VALUE, 0});
+        return !lazy.isEmpty();
+    }
+
+    /**
+     * The first half of _vm_unmap_aliases(): the walk of the blocks, which widens {@code range} over
+     * their dirty ranges and frees the fragmented blocks (6.1 and later) to the lazy list. Returns
+     * whether a dirty range was found.
+     */
+    private boolean aliasesWalk(long[] range) {
         boolean flush = false;
         if (profile.aliasesWalksAllBlocks()) {
             List<VmapBlock> purge = new ArrayList<>();
@@ -221,16 +251,11 @@ final class VmMapRam extends VmapBlocks {
                     }
                 }
             }
-            if (profile == Profile.LINUX_4_8) {
-                purgeLazy48(true, flush, range[0], range[1], "vm_unmap_aliases");
-                return new Outcome.Done();
+            if (profile != Profile.LINUX_4_8) {
+                purgeFragmentedBlocksAllCpus();
             }
-            purgeFragmentedBlocksAllCpus();
         }
-        if (!purgeLazy(range[0], range[1], false, "_vm_unmap_aliases") && flush) {
-            flushRange(range[0], range[1], "_vm_unmap_aliases");
-        }
-        return new Outcome.Done();
+        return flush;
     }
 
     /**

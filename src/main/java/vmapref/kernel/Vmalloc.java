@@ -159,6 +159,44 @@ public final class Vmalloc {
     }
 
     public static KernelState observeFlush(KernelState s, long startAddr, long endAddr, String note, String path) {
+        return observeFlush(s, startAddr, endAddr, note, path, false);
+    }
+
+    /**
+     * TRACE_GUIDED: the flush of another task's vm_unmap_aliases() begun by {@link #beginForeignAliases}:
+     * its __purge_vmap_area_lazy(start, end, false) ran now, so the pools decay and the lazy areas the
+     * flush covers go to their node's pool or back to the free tree.
+     */
+    public static KernelState observePurge(KernelState s, long startAddr, long endAddr, String note) {
+        return observeFlush(s, startAddr, endAddr, note, "aliases", true);
+    }
+
+    /**
+     * TRACE_GUIDED: another task's vm_unmap_aliases() up to its purge (its event is logged when
+     * _vm_unmap_aliases() enters, so calls on other CPUs race with the rest): the walk of the blocks
+     * ({@code VmMapRam.vmUnmapAliasesWalk}). When the lazy list is then empty, the purge only decays
+     * the pools and flushes nothing of its own, so that is done here too; otherwise the purge is
+     * pending until the flush that follows ({@link #observePurge}). Null for a CPU the call may not
+     * name: {@link #stepForeign} reports it.
+     */
+    public static Begun beginForeignAliases(KernelState s, Call.Aliases call) {
+        VmMapRam tx = new VmMapRam(s, null);
+        if (tx.checkCpu(call.cpu()) != null) {
+            return null; // the call itself says why (step)
+        }
+        boolean pending = tx.vmUnmapAliasesWalk(call);
+        if (!pending) {
+            tx.decayVaPools(false);
+        }
+        return new Begun(tx.freeze(), pending);
+    }
+
+    /** What {@link #beginForeignAliases} left: the state, and whether a purge waits for its flush. */
+    public record Begun(KernelState state, boolean purgePending) {
+    }
+
+    private static KernelState observeFlush(KernelState s, long startAddr, long endAddr, String note, String path,
+            boolean purgeRan) {
         if ("other".equals(path)) {
             return s;
         }
@@ -174,7 +212,7 @@ public final class Vmalloc {
                 covered.add(va);
             }
         }
-        boolean purge = overflow || (path != null ? path.equals("drain") : !covered.isEmpty() || note != null
+        boolean purge = overflow || purgeRan || (path != null ? path.equals("drain") : !covered.isEmpty() || note != null
                 && (note.contains("purge_vmap_area_lazy") || note.contains("drain_vmap_area_work")));
         if (purge) {
             tx.decayVaPools(overflow);

@@ -263,6 +263,18 @@ public final class Replayer {
         final List<Integer> shrinks = new ArrayList<>();
         /** The trace has shown the range running out: a NULL map, or a purge on allocation failure. */
         boolean ranOut;
+        /** Other tasks' vm_unmap_aliases() calls begun and not yet flushed, by CPU. */
+        final java.util.Map<Integer, ForeignAliases> foreignAliases = new java.util.TreeMap<>();
+        /**
+         * The traced program's vm_unmap_aliases() calls that have flushed ({@code "by":"program"}) but not
+         * returned yet, by CPU: the model ran them at that flush, since other tasks' calls in between saw
+         * their purge done.
+         */
+        final java.util.Map<Integer, Begun> ownBegun = new java.util.TreeMap<>();
+
+        /** A traced vm_unmap_aliases() the model ran at its flush: what it did, and the flushes traced for it. */
+        record Begun(List<Effect> effects, List<TraceEvent.Flush> flushes) {
+        }
         /** exact: flushes the model did after the previous call returned. */
         List<Effect.Flush> pendingAfter = List.of();
 
@@ -332,6 +344,31 @@ public final class Replayer {
         Divergence structureCall(TraceEvent e) {
             Call call = toCall(e);
             observeWindow(e);
+            if (e instanceof TraceEvent.Aliases a) {
+                // vmap_purge_lock: another task's vm_unmap_aliases() begun on this CPU, or any before a
+                // traced vm_unmap_aliases() returned, is over
+                for (Integer cpu : List.copyOf(foreignAliases.keySet())) {
+                    if (!e.foreign() || cpu == a.cpu()) {
+                        closeForeignAliases(cpu, -1L, 0L, null);
+                    }
+                }
+                Begun own = e.foreign() ? null : ownBegun.remove(a.cpu());
+                if (own != null) { // the model ran it at its flush (observeWindow)
+                    Violation v = spec.apply(e);
+                    if (v != null && v.rule() != Rule.ALIASES_NO_STALE) {
+                        return new Divergence(e.line(), v.rule().id(), v.rule().statement(), v.message());
+                    }
+                    return flushCovers(e.line(), own.effects(), own.flushes());
+                }
+                if (e.foreign() && Vmalloc.beginForeignAliases(state, (Call.Aliases) call) != null) {
+                    Violation v = spec.apply(e);
+                    if (v != null && v.rule() != Rule.ALIASES_NO_STALE) {
+                        return new Divergence(e.line(), v.rule().id(), v.rule().statement(), v.message());
+                    }
+                    foreignAliases.put(a.cpu(), new ForeignAliases());
+                    return null;
+                }
+            }
             Long told = e instanceof TraceEvent.Map m ? m.ret() : null;
             boolean ranOutBefore = ranOut;
             Vmalloc.Placement placement = new Vmalloc.Placement() {
@@ -353,26 +390,77 @@ public final class Replayer {
             if (e instanceof TraceEvent.Map m && m.ret() == null && m.bug() == null && m.count() > 0) {
                 ranOut = true;
             }
-            KernelState before = state;
-            Vmalloc.Step step;
-            try {
-                step = e.foreign() ? Vmalloc.stepForeign(state, call, placement) : Vmalloc.step(state, call, placement);
-            } catch (Vmalloc.PlacementRejected r) {
-                return new Divergence(e.line(), r.rule(), "a placement the kernel could choose", r.getMessage());
+            Attempt at = attempt(e, call, placement, state);
+            if (at.divergence() != null && foreignAliases.values().stream().anyMatch(f -> !f.walked)) {
+                // another task's vm_unmap_aliases() may have walked the blocks before this call
+                KernelState before = state;
+                foreignAliases.forEach((cpu, f) -> walkForeignAliases(cpu, f));
+                Attempt walked = attempt(e, call, placement, state);
+                if (walked.divergence() == null) {
+                    at = walked;
+                } else {
+                    state = before;
+                    foreignAliases.values().forEach(f -> f.walked = false);
+                }
             }
-            Divergence d = e.foreign() ? foreignOutcome(e, step) : compareOutcome(e, before, step);
-            if (d != null) {
-                return d;
+            if (at.divergence() != null) {
+                return at.divergence();
             }
             Violation v = spec.apply(e);
             if (v != null && v.rule() != Rule.ALIASES_NO_STALE) {
                 return new Divergence(e.line(), v.rule().id(), v.rule().statement(), v.message());
             }
+            Divergence d = null;
             if (e instanceof TraceEvent.Aliases && !e.foreign()) { // another user's flush follows its event
-                d = flushCovers(e.line(), step.effects());
+                d = flushCovers(e.line(), at.step().effects(), window);
             }
-            state = step.state();
+            state = at.step().state();
             return d;
+        }
+
+        /** A call tried on a state: the model's step, or why the trace's outcome is not one it allows. */
+        record Attempt(Vmalloc.Step step, Divergence divergence) {
+        }
+
+        Attempt attempt(TraceEvent e, Call call, Vmalloc.Placement placement, KernelState on) {
+            Vmalloc.Step step;
+            try {
+                step = e.foreign() ? Vmalloc.stepForeign(on, call, placement) : Vmalloc.step(on, call, placement);
+            } catch (Vmalloc.PlacementRejected r) {
+                return new Attempt(null, new Divergence(e.line(), r.rule(), "a placement the kernel could choose",
+                        r.getMessage()));
+            }
+            return new Attempt(step, e.foreign() ? foreignOutcome(e, step) : compareOutcome(e, on, step));
+        }
+
+        /**
+         * Another task's vm_unmap_aliases() whose event (logged when it entered) has come and whose purge
+         * has not: its walk of the blocks happens at some point before its flush, so it is applied when a
+         * call needs it or at the flush; {@code purgePending} is whether the walk left lazy areas for the
+         * purge to take.
+         */
+        static final class ForeignAliases {
+            boolean walked;
+            boolean purgePending;
+        }
+
+        void walkForeignAliases(int cpu, ForeignAliases f) {
+            if (f.walked) {
+                return;
+            }
+            Vmalloc.Begun begun = Vmalloc.beginForeignAliases(state, new Call.Aliases(cpu));
+            state = begun.state();
+            f.walked = true;
+            f.purgePending = begun.purgePending();
+        }
+
+        /** Its flush (or, with an empty range, the next vm_unmap_aliases() that waited for it) ends it. */
+        void closeForeignAliases(int cpu, long start, long end, String note) {
+            ForeignAliases f = foreignAliases.remove(cpu);
+            walkForeignAliases(cpu, f);
+            if (f.purgePending) {
+                state = Vmalloc.observePurge(state, start, end, note);
+            }
         }
 
         /**
@@ -385,10 +473,10 @@ public final class Replayer {
                 ranOut |= Vmalloc.overflowPurge(f.note(), f.path());
             }
             int own = -1;
-            if (e instanceof TraceEvent.Aliases a && !a.foreign()) {
+            if (e instanceof TraceEvent.Aliases a && !a.foreign() && !ownBegun.containsKey(a.cpu())) {
                 for (int i = window.size() - 1; i >= 0 && own < 0; i--) {
                     TraceEvent.Flush f = window.get(i);
-                    boolean worker = f.path() != null ? !f.path().equals("aliases")
+                    boolean worker = f.path() != null ? !f.path().equals("aliases") || "other".equals(f.by())
                             : f.note() != null && (f.note().contains("drain_vmap_area_work") || f.note().contains("kworker"));
                     if ((f.cpu() == null || f.cpu() == a.cpu()) && !worker) {
                         own = i;
@@ -402,9 +490,32 @@ public final class Replayer {
                 }
                 if (i < window.size() && i != own) {
                     TraceEvent.Flush f = window.get(i);
-                    state = Vmalloc.observeFlush(state, f.start(), f.end(), f.note(), f.path());
+                    boolean aliases = "aliases".equals(f.path()) && f.cpu() != null;
+                    if (aliases && f.byProgram()) {
+                        ownFlush(f);
+                    } else if (aliases && foreignAliases.containsKey(f.cpu())) {
+                        closeForeignAliases(f.cpu(), f.start(), f.end(), f.note());
+                    } else {
+                        state = Vmalloc.observeFlush(state, f.start(), f.end(), f.note(), f.path());
+                    }
                 }
             }
+        }
+
+        /**
+         * A flush of the traced program's vm_unmap_aliases() before the call returned: the model runs the
+         * call now (its walk and purge are done by the time the flush completes), or adds the flush to the
+         * one it ran.
+         */
+        void ownFlush(TraceEvent.Flush f) {
+            Begun begun = ownBegun.get(f.cpu());
+            if (begun == null) {
+                Vmalloc.Step step = Vmalloc.step(state, new Call.Aliases(f.cpu()));
+                state = step.state();
+                begun = new Begun(step.effects(), new ArrayList<>());
+                ownBegun.put(f.cpu(), begun);
+            }
+            begun.flushes().add(f);
         }
 
         /**
@@ -419,7 +530,7 @@ public final class Replayer {
         }
 
         /** The traced flushes before vm_unmap_aliases() returned must cover what the model flushes. */
-        Divergence flushCovers(int line, List<Effect> effects) {
+        Divergence flushCovers(int line, List<Effect> effects, List<TraceEvent.Flush> window) {
             long lo = Long.MAX_VALUE;
             long hi = Long.MIN_VALUE;
             for (Effect ef : effects) {

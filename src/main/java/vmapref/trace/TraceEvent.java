@@ -121,20 +121,36 @@ public sealed interface TraceEvent {
 
     /**
      * A TLB flush of the kernel range {@code [start, end)} completed, on {@code cpu} if known (else null);
-     * {@code path} (version 2, else null) is the purge path behind it: {@link #PATHS}.
+     * {@code path} (version 2, else null) is the purge path behind it: {@link #PATHS}; {@code by} (version
+     * 2, else null) the task that flushed: {@link #BY}, null when the trace does not say.
      */
-    record Flush(int line, long start, long end, Integer cpu, Long seq, String note, String path) implements TraceEvent {
+    record Flush(int line, long start, long end, Integer cpu, Long seq, String note, String path, String by)
+            implements TraceEvent {
         /** The {@code "path"} values: alloc_vmap_area()'s overflow purge, the drain work, vm_unmap_aliases(), the rest. */
         public static final List<String> PATHS = List.of("overflow", "drain", "aliases", "other");
+        /** The {@code "by"} values of a flush: one of the traced program's calls, or another task. */
+        public static final List<String> BY = List.of("program", "other");
 
         public Flush {
             if (path != null && !PATHS.contains(path)) {
                 throw new IllegalArgumentException("flush path must be one of " + PATHS + ", not " + path);
             }
+            if (by != null && !BY.contains(by)) {
+                throw new IllegalArgumentException("flush by must be one of " + BY + ", not " + by);
+            }
+        }
+
+        public Flush(int line, long start, long end, Integer cpu, Long seq, String note, String path) {
+            this(line, start, end, cpu, seq, note, path, null);
         }
 
         public Flush(int line, long start, long end, Integer cpu, Long seq, String note) {
-            this(line, start, end, cpu, seq, note, null);
+            this(line, start, end, cpu, seq, note, null, null);
+        }
+
+        /** Whether the trace says the traced program's own call made this flush. */
+        public boolean byProgram() {
+            return "program".equals(by);
         }
 
         @Override

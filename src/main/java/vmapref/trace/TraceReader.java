@@ -719,7 +719,7 @@ public final class TraceReader implements AutoCloseable {
             case "flush": {
                 long[] r = range(o);
                 Integer cpu = optional(o, "cpu") == null ? null : cpu(o, false);
-                return new TraceEvent.Flush(lineNo, r[0], r[1], cpu, seq, note, path(o));
+                return new TraceEvent.Flush(lineNo, r[0], r[1], cpu, seq, note, path(o), flushBy(o));
             }
             case "busy": {
                 long[] r = range(o);
@@ -747,6 +747,19 @@ public final class TraceReader implements AutoCloseable {
             throw error("bad-field-type", "\"by\" must be \"other\" (another kernel user's call), got " + show(v));
         }
         return true;
+    }
+
+    /** Version 2: a flush's {@code "by"}, "program" or "other"; version 1 ignores the field. */
+    private String flushBy(ObjectNode o) throws TraceFormatException {
+        JsonNode v = header.version() >= 2 ? optional(o, "by") : null;
+        if (v == null) {
+            return null;
+        }
+        if (!v.isTextual() || !TraceEvent.Flush.BY.contains(v.textValue())) {
+            throw error("bad-field-type", "a flush's \"by\" must be one of " + TraceEvent.Flush.BY
+                    + " (the traced program's call or another task), got " + show(v));
+        }
+        return v.textValue();
     }
 
     /** Version 2: a flush's {@code "path"}; version 1 ignores the field. */

@@ -127,6 +127,10 @@ public final class TraceWriter implements AutoCloseable, Flushable {
             needVersion2("a flush path");
             o.put("path", f.path());
         }
+        if (e instanceof TraceEvent.Flush f && f.by() != null) {
+            needVersion2("a flush's task");
+            o.put("by", f.by());
+        }
         if (e.seq() != null) {
             o.put("seq", e.seq());
         }
