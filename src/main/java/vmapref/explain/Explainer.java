@@ -334,6 +334,23 @@ public final class Explainer {
                     + (va.kind() == Va.Kind.BLOCK ? "a vmap block" : va.kind() == Va.Kind.RAM ? "a large vm_map_ram() area"
                     : "another user's area"));
         }
+        int pooled = 0;
+        for (var pool : k.pools().values()) {
+            pooled += pool.size();
+        }
+        if (pooled > 0) { // 6.9+: mm/vmalloc.c: struct vmap_node's pool[], list head first
+            println("Node pools (areas kept for node_alloc(), head first): " + pooled);
+            for (var pool : new java.util.TreeMap<>(k.pools()).entrySet()) {
+                if (pool.getValue().isEmpty()) {
+                    continue;
+                }
+                int node = pool.getKey() / vmapref.kernel.KernelConfig.MAX_VA_SIZE_PAGES;
+                long pages = pool.getKey() % vmapref.kernel.KernelConfig.MAX_VA_SIZE_PAGES + 1;
+                StringBuilder b = new StringBuilder("  node " + node + ", " + pages + "-page areas:");
+                pool.getValue().forEach(start -> b.append(' ').append(Hex.format(addr(start))));
+                println(b.toString());
+            }
+        }
         Spec spec = s.spec();
         Map<Long, Long> stale = spec.stalePages().ranges();
         long stalePages = 0;

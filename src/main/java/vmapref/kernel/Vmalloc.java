@@ -60,6 +60,14 @@ public final class Vmalloc {
         default boolean foreign() {
             return false;
         }
+
+        /**
+         * TRACE_GUIDED: whether vb_alloc()'s walk of the free list passed before the block at this page
+         * was added to it (another task added it while the call was under way), so the call did not see it.
+         */
+        default boolean scannedBefore(long basePage) {
+            return false;
+        }
     }
 
     /** A placement the model cannot accept: the trace put an area where the kernel never would. */
@@ -141,14 +149,6 @@ public final class Vmalloc {
     }
 
     /**
-     * As {@link #observeFlush(KernelState, long, long, String)}, with a version-2 trace's purge path
-     * (null when the trace does not say): "overflow" is alloc_vmap_area()'s reclaim_and_purge_vmap_areas(),
-     * "drain" ran __purge_vmap_area_lazy(); "aliases" is the flush of a vm_unmap_aliases() whose walk and
-     * purge the model ran at its event, so, like "other", it purges only the lazy areas it covers (freed
-     * after that event, before the kernel's purge took the lazy lists); "other" is no purge (every
-     * __purge_vmap_area_lazy() runs under one of the three), so it changes nothing.
-     */
-    /**
      * Whether a traced flush is alloc_vmap_area()'s overflow purge: a version-2 path "overflow", else a
      * note naming reclaim_and_purge_vmap_areas (or purge_vmap_area_lazy on 6.1 and 4.8), as the model's
      * own traces write it.
@@ -158,45 +158,59 @@ public final class Vmalloc {
                 : "reclaim_and_purge_vmap_areas".equals(note) || "purge_vmap_area_lazy".equals(note);
     }
 
-    public static KernelState observeFlush(KernelState s, long startAddr, long endAddr, String note, String path) {
-        return observeFlush(s, startAddr, endAddr, note, path, false);
-    }
-
     /**
-     * TRACE_GUIDED: the flush of another task's vm_unmap_aliases() begun by {@link #beginForeignAliases}:
-     * its __purge_vmap_area_lazy(start, end, false) ran now, so the pools decay and the lazy areas the
-     * flush covers go to their node's pool or back to the free tree.
+     * TRACE_GUIDED: the traced program's vm_unmap_aliases(), run when its flush shows it purged, where
+     * only the lazy areas {@code taken} accepts were on the lazy list when its purge took it; the others,
+     * freed by other tasks after that and before the flush, stay lazy for the next purge.
      */
-    public static KernelState observePurge(KernelState s, long startAddr, long endAddr, String note) {
-        return observeFlush(s, startAddr, endAddr, note, "aliases", true);
+    public static Step stepAliasesTaking(KernelState s, Call.Aliases call, java.util.function.Predicate<Va> taken) {
+        VmMapRam tx = new VmMapRam(s, null);
+        org.pcollections.PSortedMap<Long, Va> later = org.pcollections.TreePMap.empty();
+        for (Va va : s.lazy().values()) {
+            if (!taken.test(va)) {
+                later = later.plus(va.start(), va);
+                tx.lazy = tx.lazy.minus(va.start());
+            }
+        }
+        Outcome outcome = tx.vmUnmapAliases(call);
+        tx.lazy = tx.lazy.plusAll(later);
+        tx.runPendingDrain();
+        return new Step(tx.freeze(), outcome, List.copyOf(tx.effects), tx.effects.size(), tx.touched);
     }
 
     /**
-     * TRACE_GUIDED: another task's vm_unmap_aliases() up to its purge (its event is logged when
-     * _vm_unmap_aliases() enters, so calls on other CPUs race with the rest): the walk of the blocks
-     * ({@code VmMapRam.vmUnmapAliasesWalk}). When the lazy list is then empty, the purge only decays
-     * the pools and flushes nothing of its own, so that is done here too; otherwise the purge is
-     * pending until the flush that follows ({@link #observePurge}). Null for a CPU the call may not
-     * name: {@link #stepForeign} reports it.
+     * TRACE_GUIDED: another task's vm_unmap_aliases() once it holds vmap_purge_lock (its event is logged
+     * when _vm_unmap_aliases() enters, before it may wait for the lock, so calls on other CPUs race with
+     * it): the walk of the blocks ({@code VmMapRam.vmUnmapAliasesWalk}), then its
+     * __purge_vmap_area_lazy() up to the flush: the pools decay and the lazy list is taken. Those areas
+     * are the purge's, neither lazy nor free, until its flush completes ({@link #finishForeignAliases}).
+     * Null for a CPU the call may not name: {@link #stepForeign} reports it.
      */
     public static Begun beginForeignAliases(KernelState s, Call.Aliases call) {
         VmMapRam tx = new VmMapRam(s, null);
         if (tx.checkCpu(call.cpu()) != null) {
             return null; // the call itself says why (step)
         }
-        boolean pending = tx.vmUnmapAliasesWalk(call);
-        if (!pending) {
-            tx.decayVaPools(false);
-        }
-        return new Begun(tx.freeze(), pending);
+        tx.vmUnmapAliasesWalk(call);
+        tx.decayVaPools(false);
+        List<Va> taken = List.copyOf(tx.lazy.values()); // address order, as purge_vmap_node() walks them
+        tx.lazy = org.pcollections.TreePMap.empty();
+        return new Begun(tx.freeze(), taken);
     }
 
-    /** What {@link #beginForeignAliases} left: the state, and whether a purge waits for its flush. */
-    public record Begun(KernelState state, boolean purgePending) {
+    /** What {@link #beginForeignAliases} left: the state, and the lazy areas its purge took. */
+    public record Begun(KernelState state, List<Va> taken) {
     }
 
-    private static KernelState observeFlush(KernelState s, long startAddr, long endAddr, String note, String path,
-            boolean purgeRan) {
+    /**
+     * As {@link #observeFlush(KernelState, long, long, String)}, with a version-2 trace's purge path
+     * (null when the trace does not say): "overflow" is alloc_vmap_area()'s reclaim_and_purge_vmap_areas(),
+     * "drain" ran __purge_vmap_area_lazy(); "aliases" is the flush of a vm_unmap_aliases() the replay did
+     * not run or begin itself (the traced program's and other tasks' are run at their events and flushes),
+     * so it purges only the lazy areas it covers; "other" is no purge (every __purge_vmap_area_lazy() runs
+     * under one of the three), so it changes nothing.
+     */
+    public static KernelState observeFlush(KernelState s, long startAddr, long endAddr, String note, String path) {
         if ("other".equals(path)) {
             return s;
         }
@@ -212,24 +226,41 @@ public final class Vmalloc {
                 covered.add(va);
             }
         }
-        boolean purge = overflow || purgeRan || (path != null ? path.equals("drain") : !covered.isEmpty() || note != null
+        boolean purge = overflow || (path != null ? path.equals("drain") : !covered.isEmpty() || note != null
                 && (note.contains("purge_vmap_area_lazy") || note.contains("drain_vmap_area_work")));
         if (purge) {
             tx.decayVaPools(overflow);
         }
         for (Va va : covered) {
             tx.lazy = tx.lazy.minus(va.start());
+        }
+        purged(tx, covered, overflow);
+        return tx.freeze();
+    }
+
+    /** mm/vmalloc.c: purge_vmap_node(): each purged area to its node's pool, or back to the free tree. */
+    private static void purged(VmMapRam tx, List<Va> areas, boolean skipPopulate) {
+        for (Va va : areas) {
             tx.lazyNr -= va.pages();
-            if (tx.nodePoolAddVa(va, overflow)) {
+            if (tx.nodePoolAddVa(va, skipPopulate)) {
                 continue;
             }
             tx.removeArea(va.start());
             if (tx.hasFreeTree()) { // not in TRACE_GUIDED mode, where the tree is not modelled
-                tx.freeTree().free(s.addr(va.start()), s.addr(va.end()));
+                tx.freeTree().free(tx.origin.addr(va.start()), tx.origin.addr(va.end()));
             } else {
                 tx.release(va.start(), va.end());
             }
         }
+    }
+
+    /**
+     * TRACE_GUIDED: the flush of another task's vm_unmap_aliases() begun by {@link #beginForeignAliases}
+     * came: the areas its purge took go to their node's pool or back to the free tree.
+     */
+    public static KernelState finishForeignAliases(KernelState s, List<Va> taken) {
+        VmMapRam tx = new VmMapRam(s, null);
+        purged(tx, taken, false);
         return tx.freeze();
     }
 

@@ -23,7 +23,7 @@ abstract class VmapBlocks extends VmapAreas {
         PVector<Long> list = freeList(cpu);
         for (int i = 0; i < list.size(); i++) {
             VmapBlock vb = blocks.get(list.get(i));
-            if (vb.free() < need) {
+            if (vb.free() < need || placement != null && placement.scannedBefore(vb.base())) {
                 continue;
             }
             int pagesOff = bits - vb.free();

@@ -263,18 +263,76 @@ public final class Replayer {
         final List<Integer> shrinks = new ArrayList<>();
         /** The trace has shown the range running out: a NULL map, or a purge on allocation failure. */
         boolean ranOut;
-        /** Other tasks' vm_unmap_aliases() calls begun and not yet flushed, by CPU. */
-        final java.util.Map<Integer, ForeignAliases> foreignAliases = new java.util.TreeMap<>();
         /**
-         * The traced program's vm_unmap_aliases() calls that have flushed ({@code "by":"program"}) but not
-         * returned yet, by CPU: the model ran them at that flush, since other tasks' calls in between saw
-         * their purge done.
+         * structure: the ways the events so far can have interleaved that the model accepts, the one it
+         * prefers first ({@link World}); {@link #state} is that one's.
          */
-        final java.util.Map<Integer, Begun> ownBegun = new java.util.TreeMap<>();
+        List<World> worlds;
 
-        /** A traced vm_unmap_aliases() the model ran at its flush: what it did, and the flushes traced for it. */
-        record Begun(List<Effect> effects, List<TraceEvent.Flush> flushes) {
+        /**
+         * A traced vm_unmap_aliases() the model ran at its flush: what it would have flushed had it taken
+         * vmap_purge_lock at each point since the program's previous call returned (it did at one of them),
+         * and the flushes traced for it.
+         */
+        record Begun(List<List<Effect>> effects, List<TraceEvent.Flush> flushes) {
         }
+
+        /**
+         * Another task's vm_unmap_aliases() past vmap_purge_lock: the lazy areas its purge took, and
+         * whether its flush has completed (then purge_vmap_node() gives them back, soon after).
+         */
+        record Purge(List<Va> taken, boolean flushed) {
+        }
+
+        /**
+         * One way the events so far can have interleaved: the model's state; other tasks'
+         * vm_unmap_aliases() calls that entered and have not given their areas back, by CPU ({@link Purge},
+         * or null while it may still be waiting for vmap_purge_lock); and the traced program's
+         * vm_unmap_aliases() calls that flushed ({@code "by":"program"}) and have not returned, by CPU:
+         * the model ran them at that flush, since other tasks' calls in between saw their purge done.
+         */
+        static final class World {
+            KernelState state;
+            final java.util.TreeMap<Integer, Purge> foreign;
+            final java.util.TreeMap<Integer, Begun> own;
+
+            World(KernelState state, java.util.TreeMap<Integer, Purge> foreign, java.util.TreeMap<Integer, Begun> own) {
+                this.state = state;
+                this.foreign = foreign;
+                this.own = own;
+            }
+
+            /**
+             * The states since the traced program's previous call returned: after it, then after each
+             * other task's call (the first {@link #MAX_SINCE}).
+             */
+            List<KernelState> sinceOwnCall = List.of();
+
+            World copy() {
+                World w = new World(state, new java.util.TreeMap<>(foreign), new java.util.TreeMap<>(own));
+                w.sinceOwnCall = sinceOwnCall;
+                return w;
+            }
+
+            void called(boolean foreign) {
+                if (!foreign) {
+                    sinceOwnCall = List.of(state);
+                } else if (sinceOwnCall.size() < MAX_SINCE) {
+                    List<KernelState> l = new ArrayList<>(sinceOwnCall);
+                    l.add(state);
+                    sinceOwnCall = l;
+                }
+            }
+
+            boolean same(World o) {
+                return foreign.equals(o.foreign) && own.equals(o.own) && state.equals(o.state);
+            }
+        }
+
+        /** At most this many interleavings are followed; the ones the model prefers are kept. */
+        static final int MAX_WORLDS = 32;
+        /** The points since the traced program's previous call where its vm_unmap_aliases() may have begun. */
+        static final int MAX_SINCE = 64;
         /** exact: flushes the model did after the previous call returned. */
         List<Effect.Flush> pendingAfter = List.of();
 
@@ -289,6 +347,7 @@ public final class Replayer {
             this.spec = new SpecChecker(Configs.spec(cfg, h.flushes()));
             KernelState.Mode mode = level == Level.EXACT ? KernelState.Mode.EXACT : KernelState.Mode.TRACE_GUIDED;
             this.state = KernelState.boot(cfg, mutants, mode);
+            this.worlds = List.of(new World(state, new java.util.TreeMap<>(), new java.util.TreeMap<>()));
         }
 
         Divergence apply(TraceEvent e) {
@@ -301,7 +360,10 @@ public final class Replayer {
             }
             if (e instanceof TraceEvent.Busy b) {
                 if (level == Level.STRUCTURE && calls > 0) {
-                    state = Vmalloc.observeBusy(state, b.start(), b.end());
+                    for (World w : worlds) {
+                        w.state = Vmalloc.observeBusy(w.state, b.start(), b.end());
+                    }
+                    state = worlds.get(0).state;
                 }
                 if (level == Level.EXACT && calls == 0) {
                     try {
@@ -341,33 +403,16 @@ public final class Replayer {
 
         // ------------------------------------------------------------ structure
 
+        /**
+         * A call at structure level, in every interleaving still followed: each takes the flushes and
+         * shrinker runs since the previous call, then the call, with or without the other tasks'
+         * vm_unmap_aliases() still waiting having begun before it. The call diverges when no
+         * interleaving accepts it; the message is the preferred one's.
+         */
         Divergence structureCall(TraceEvent e) {
             Call call = toCall(e);
-            observeWindow(e);
-            if (e instanceof TraceEvent.Aliases a) {
-                // vmap_purge_lock: another task's vm_unmap_aliases() begun on this CPU, or any before a
-                // traced vm_unmap_aliases() returned, is over
-                for (Integer cpu : List.copyOf(foreignAliases.keySet())) {
-                    if (!e.foreign() || cpu == a.cpu()) {
-                        closeForeignAliases(cpu, -1L, 0L, null);
-                    }
-                }
-                Begun own = e.foreign() ? null : ownBegun.remove(a.cpu());
-                if (own != null) { // the model ran it at its flush (observeWindow)
-                    Violation v = spec.apply(e);
-                    if (v != null && v.rule() != Rule.ALIASES_NO_STALE) {
-                        return new Divergence(e.line(), v.rule().id(), v.rule().statement(), v.message());
-                    }
-                    return flushCovers(e.line(), own.effects(), own.flushes());
-                }
-                if (e.foreign() && Vmalloc.beginForeignAliases(state, (Call.Aliases) call) != null) {
-                    Violation v = spec.apply(e);
-                    if (v != null && v.rule() != Rule.ALIASES_NO_STALE) {
-                        return new Divergence(e.line(), v.rule().id(), v.rule().statement(), v.message());
-                    }
-                    foreignAliases.put(a.cpu(), new ForeignAliases());
-                    return null;
-                }
+            for (TraceEvent.Flush f : window) {
+                ranOut |= Vmalloc.overflowPurge(f.note(), f.path());
             }
             Long told = e instanceof TraceEvent.Map m ? m.ret() : null;
             boolean ranOutBefore = ranOut;
@@ -390,95 +435,241 @@ public final class Replayer {
             if (e instanceof TraceEvent.Map m && m.ret() == null && m.bug() == null && m.count() > 0) {
                 ranOut = true;
             }
-            Attempt at = attempt(e, call, placement, state);
-            if (at.divergence() != null && foreignAliases.values().stream().anyMatch(f -> !f.walked)) {
-                // another task's vm_unmap_aliases() may have walked the blocks before this call
-                KernelState before = state;
-                foreignAliases.forEach((cpu, f) -> walkForeignAliases(cpu, f));
-                Attempt walked = attempt(e, call, placement, state);
-                if (walked.divergence() == null) {
-                    at = walked;
-                } else {
-                    state = before;
-                    foreignAliases.values().forEach(f -> f.walked = false);
+            List<World> next = new ArrayList<>();
+            Divergence[] first = {null};
+            CallEvent ce = new CallEvent(e, call, placement, List.copyOf(window), List.copyOf(shrinks));
+            for (World before : worlds) {
+                for (World b : advance(before, ce, first)) {
+                    if (next.size() < MAX_WORLDS && next.stream().noneMatch(b::same)) {
+                        next.add(b);
+                    }
                 }
             }
-            if (at.divergence() != null) {
-                return at.divergence();
+            if (next.isEmpty()) {
+                return first[0];
             }
             Violation v = spec.apply(e);
             if (v != null && v.rule() != Rule.ALIASES_NO_STALE) {
                 return new Divergence(e.line(), v.rule().id(), v.rule().statement(), v.message());
             }
-            Divergence d = null;
-            if (e instanceof TraceEvent.Aliases && !e.foreign()) { // another user's flush follows its event
-                d = flushCovers(e.line(), at.step().effects(), window);
-            }
-            state = at.step().state();
-            return d;
-        }
-
-        /** A call tried on a state: the model's step, or why the trace's outcome is not one it allows. */
-        record Attempt(Vmalloc.Step step, Divergence divergence) {
-        }
-
-        Attempt attempt(TraceEvent e, Call call, Vmalloc.Placement placement, KernelState on) {
-            Vmalloc.Step step;
-            try {
-                step = e.foreign() ? Vmalloc.stepForeign(on, call, placement) : Vmalloc.step(on, call, placement);
-            } catch (Vmalloc.PlacementRejected r) {
-                return new Attempt(null, new Divergence(e.line(), r.rule(), "a placement the kernel could choose",
-                        r.getMessage()));
-            }
-            return new Attempt(step, e.foreign() ? foreignOutcome(e, step) : compareOutcome(e, on, step));
+            worlds = next;
+            state = worlds.get(0).state;
+            return null;
         }
 
         /**
-         * Another task's vm_unmap_aliases() whose event (logged when it entered) has come and whose purge
-         * has not: its walk of the blocks happens at some point before its flush, so it is applied when a
-         * call needs it or at the flush; {@code purgePending} is whether the walk left lazy areas for the
-         * purge to take.
+         * The interleavings of a call with the other tasks' vm_unmap_aliases() calls still waiting for
+         * vmap_purge_lock: each of them has begun its purge before the call or has not, those that have
+         * first (a task that entered usually gets the lock at once; the call says when it did not).
          */
-        static final class ForeignAliases {
-            boolean walked;
-            boolean purgePending;
+        /** A call with the flushes and shrinker runs traced since the previous call. */
+        record CallEvent(TraceEvent e, Call call, Vmalloc.Placement placement, List<TraceEvent.Flush> window,
+                List<Integer> shrinks) {
         }
 
-        void walkForeignAliases(int cpu, ForeignAliases f) {
-            if (f.walked) {
-                return;
+        /**
+         * One interleaving past a call: the flushes and shrinker runs before it, then the call in each
+         * branch (another task's vm_unmap_aliases() begun before it or not, another task's map on another
+         * CPU); the ones the model accepts, the preferred first. The first refusal goes to {@code first}.
+         */
+        List<World> advance(World before, CallEvent r, Divergence[] first) {
+            TraceEvent e = r.e();
+            World w = before.copy();
+            observeWindow(w, e, r.window(), r.shrinks());
+            List<World> variants = List.of(w);
+            if (e instanceof TraceEvent.Aliases a && e.foreign() && w.foreign.containsKey(a.cpu())) {
+                closeForeignAliases(w, a.cpu()); // one per CPU: the one before is taken as over
+            } else if (e instanceof TraceEvent.Aliases && !e.foreign()) {
+                variants = lockedOut(w);
             }
-            Vmalloc.Begun begun = Vmalloc.beginForeignAliases(state, new Call.Aliases(cpu));
-            state = begun.state();
-            f.walked = true;
-            f.purgePending = begun.purgePending();
+            List<World> out = new ArrayList<>();
+            for (World b : variants.stream().flatMap(v -> branches(v, e).stream()).toList()) {
+                World pre = b.copy();
+                Divergence d = callIn(b, e, r.call(), r.placement(), r.window());
+                if (d != null && e.foreign() && r.call() instanceof Call.Map m) {
+                    // another task may have moved to another CPU after it entered vm_map_ram(): its
+                    // vb_alloc() and new_vmap_block() take raw_cpu_ptr(&vmap_block_queue) and
+                    // node_alloc() raw_smp_processor_id() when they run
+                    for (int cpu : cfg.onlineCpus()) {
+                        World moved = pre.copy();
+                        if (cpu != m.cpu() && callIn(moved, e, new Call.Map(cpu, m.count(), m.prot()), r.placement(),
+                                r.window()) == null) {
+                            b = moved;
+                            d = null;
+                            break;
+                        }
+                    }
+                }
+                if (d != null && !e.foreign() && r.call() instanceof Call.Map && before.sinceOwnCall.size() > 1) {
+                    // its vb_alloc() walked the free list before other tasks' calls since the program's
+                    // previous call added blocks to it, and its new_vmap_block() came after them
+                    var known = before.sinceOwnCall.get(0).blocks();
+                    Vmalloc.Placement early = new Vmalloc.Placement() {
+                        @Override
+                        public long place(Va.Kind kind, long pages, long align) {
+                            return r.placement().place(kind, pages, align);
+                        }
+
+                        @Override
+                        public boolean mayHaveRunOut() {
+                            return r.placement().mayHaveRunOut();
+                        }
+
+                        @Override
+                        public boolean scannedBefore(long basePage) {
+                            return !known.containsKey(basePage);
+                        }
+                    };
+                    World scanned = pre.copy();
+                    if (callIn(scanned, e, r.call(), early, r.window()) == null) {
+                        b = scanned;
+                        d = null;
+                    }
+                }
+                if (d != null) {
+                    first[0] = first[0] == null ? d : first[0];
+                    continue;
+                }
+                out.add(b);
+            }
+            return out;
         }
 
-        /** Its flush (or, with an empty range, the next vm_unmap_aliases() that waited for it) ends it. */
-        void closeForeignAliases(int cpu, long start, long end, String note) {
-            ForeignAliases f = foreignAliases.remove(cpu);
-            walkForeignAliases(cpu, f);
-            if (f.purgePending) {
-                state = Vmalloc.observePurge(state, start, end, note);
+        /**
+         * vmap_purge_lock before a traced vm_unmap_aliases() returned: another task's that has begun its
+         * purge held the lock first, so it is over; one still waiting for it either got it first and is
+         * over too, or waits on.
+         */
+        List<World> lockedOut(World w) {
+            List<World> out = new ArrayList<>(List.of(w));
+            for (Integer cpu : List.copyOf(w.foreign.keySet())) {
+                List<World> next = new ArrayList<>();
+                for (World v : out) {
+                    if (v.foreign.get(cpu) == null) {
+                        World waits = v.copy();
+                        closeForeignAliases(v, cpu);
+                        next.add(v);
+                        next.add(waits);
+                    } else {
+                        closeForeignAliases(v, cpu);
+                        next.add(v);
+                    }
+                }
+                out = next;
             }
+            return out;
+        }
+
+        List<World> branches(World w, TraceEvent e) {
+            if (e instanceof TraceEvent.Aliases && !e.foreign()) {
+                return List.of(w); // it holds vmap_purge_lock: no other purge begins or ends meanwhile
+            }
+            List<Integer> open = new ArrayList<>(); // each waits for the lock, or has flushed
+            w.foreign.forEach((cpu, purge) -> {
+                if (purge == null || purge.flushed()) {
+                    open.add(cpu);
+                }
+            });
+            if (open.isEmpty()) {
+                return List.of(w);
+            }
+            List<World> out = new ArrayList<>();
+            int n = Math.min(open.size(), 3); // beyond three, all or none
+            for (int mask = (1 << n) - 1; mask >= 0; mask--) {
+                World b = w.copy();
+                for (int i = 0; i < open.size(); i++) {
+                    if (i < n ? (mask & (1 << i)) != 0 : mask == (1 << n) - 1) {
+                        int cpu = open.get(i);
+                        if (b.foreign.get(cpu) == null) {
+                            beginForeignAliases(b, cpu);
+                        } else {
+                            closeForeignAliases(b, cpu);
+                        }
+                    }
+                }
+                out.add(b);
+            }
+            return out;
+        }
+
+        /** The call in one interleaving; null when the model accepts it there (and {@code w} is then after it). */
+        Divergence callIn(World w, TraceEvent e, Call call, Vmalloc.Placement placement, List<TraceEvent.Flush> window) {
+            if (e instanceof TraceEvent.Aliases a && !e.foreign()) {
+                Begun own = w.own.remove(a.cpu());
+                if (own != null) { // the model ran it at its flush (observeWindow)
+                    w.called(false);
+                    Divergence first = null;
+                    for (List<Effect> effects : own.effects()) {
+                        Divergence d = flushCovers(e.line(), effects, own.flushes());
+                        if (d == null) {
+                            return null;
+                        }
+                        first = first == null ? d : first;
+                    }
+                    return first;
+                }
+            }
+            if (e instanceof TraceEvent.Aliases a && e.foreign() && Vmalloc.beginForeignAliases(w.state, (Call.Aliases) call) != null) {
+                w.foreign.put(a.cpu(), null); // entered; it walks and purges once it holds vmap_purge_lock
+                return null;
+            }
+            Vmalloc.Step step;
+            try {
+                step = e.foreign() ? Vmalloc.stepForeign(w.state, call, placement) : Vmalloc.step(w.state, call, placement);
+            } catch (Vmalloc.PlacementRejected r) {
+                return new Divergence(e.line(), r.rule(), "a placement the kernel could choose", r.getMessage());
+            }
+            Divergence d = e.foreign() ? foreignOutcome(e, step) : compareOutcome(e, w.state, step);
+            if (d == null && e instanceof TraceEvent.Aliases && !e.foreign()) {
+                d = flushCovers(e.line(), step.effects(), window);
+            }
+            w.state = step.state();
+            w.called(e.foreign());
+            return d;
+        }
+
+        /**
+         * Another task's vm_unmap_aliases() gets vmap_purge_lock: it walks the blocks and begins its
+         * purge (Vmalloc.beginForeignAliases), taking the lazy areas.
+         */
+        void beginForeignAliases(World w, int cpu) {
+            if (w.foreign.get(cpu) == null) {
+                Vmalloc.Begun begun = Vmalloc.beginForeignAliases(w.state, new Call.Aliases(cpu));
+                w.state = begun.state();
+                w.foreign.put(cpu, new Purge(begun.taken(), false));
+            }
+        }
+
+        /**
+         * After its flush (or, when it had nothing to flush, at the latest when the next
+         * vm_unmap_aliases() that waited for vmap_purge_lock comes), purge_vmap_node() gives the areas its
+         * purge took to their pools or the free tree.
+         */
+        void closeForeignAliases(World w, int cpu) {
+            beginForeignAliases(w, cpu);
+            w.state = Vmalloc.finishForeignAliases(w.state, w.foreign.remove(cpu).taken());
+        }
+
+        /** Its flush completed: the areas go back at some point before the next call, or after it. */
+        void flushedForeignAliases(World w, int cpu) {
+            beginForeignAliases(w, cpu);
+            w.foreign.put(cpu, new Purge(w.foreign.get(cpu).taken(), true));
         }
 
         /**
          * The flushes since the previous call, as purges by others (Vmalloc.observeFlush), but for a
          * vm_unmap_aliases() its own flush, the last one on its CPU that no worker did (a note naming
-         * drain_vmap_area_work or a kworker): the model's call does that purge itself.
+         * drain_vmap_area_work or a kworker): the model's call does that purge itself. A flush another
+         * task's vm_unmap_aliases() did ends it; one the traced program's did runs that call.
          */
-        void observeWindow(TraceEvent e) {
-            for (TraceEvent.Flush f : window) {
-                ranOut |= Vmalloc.overflowPurge(f.note(), f.path());
-            }
+        void observeWindow(World w, TraceEvent e, List<TraceEvent.Flush> window, List<Integer> shrinks) {
             int own = -1;
-            if (e instanceof TraceEvent.Aliases a && !a.foreign() && !ownBegun.containsKey(a.cpu())) {
+            if (e instanceof TraceEvent.Aliases a && !a.foreign() && !w.own.containsKey(a.cpu())) {
                 for (int i = window.size() - 1; i >= 0 && own < 0; i--) {
                     TraceEvent.Flush f = window.get(i);
                     boolean worker = f.path() != null ? !f.path().equals("aliases") || "other".equals(f.by())
                             : f.note() != null && (f.note().contains("drain_vmap_area_work") || f.note().contains("kworker"));
-                    if ((f.cpu() == null || f.cpu() == a.cpu()) && !worker) {
+                    if ((f.cpu() == null || f.cpu() == a.cpu()) && !worker && !f.byProgram()) {
                         own = i;
                     }
                 }
@@ -486,17 +677,18 @@ public final class Replayer {
             int shrink = 0;
             for (int i = 0; i <= window.size(); i++) {
                 for (; shrink < shrinks.size() && shrinks.get(shrink) == i; shrink++) {
-                    state = Vmalloc.observeShrink(state); // vmap_node_shrink_scan()
+                    w.state = Vmalloc.observeShrink(w.state); // vmap_node_shrink_scan()
                 }
                 if (i < window.size() && i != own) {
                     TraceEvent.Flush f = window.get(i);
                     boolean aliases = "aliases".equals(f.path()) && f.cpu() != null;
                     if (aliases && f.byProgram()) {
-                        ownFlush(f);
-                    } else if (aliases && foreignAliases.containsKey(f.cpu())) {
-                        closeForeignAliases(f.cpu(), f.start(), f.end(), f.note());
+                        ownFlush(w, f);
+                    } else if (aliases && w.foreign.containsKey(f.cpu())
+                            && (w.foreign.get(f.cpu()) == null || !w.foreign.get(f.cpu()).flushed())) {
+                        flushedForeignAliases(w, f.cpu());
                     } else {
-                        state = Vmalloc.observeFlush(state, f.start(), f.end(), f.note(), f.path());
+                        w.state = Vmalloc.observeFlush(w.state, f.start(), f.end(), f.note(), f.path());
                     }
                 }
             }
@@ -507,15 +699,28 @@ public final class Replayer {
          * call now (its walk and purge are done by the time the flush completes), or adds the flush to the
          * one it ran.
          */
-        void ownFlush(TraceEvent.Flush f) {
-            Begun begun = ownBegun.get(f.cpu());
+        void ownFlush(World w, TraceEvent.Flush f) {
+            Begun begun = w.own.get(f.cpu());
             if (begun == null) {
-                Vmalloc.Step step = Vmalloc.step(state, new Call.Aliases(f.cpu()));
-                state = step.state();
-                begun = new Begun(step.effects(), new ArrayList<>());
-                ownBegun.put(f.cpu(), begun);
+                // its purge took the lazy list at some point after the program's previous call returned:
+                // what was lazy then, and of what other tasks freed since, what this flush covers
+                org.pcollections.PSortedMap<Long, Va> before = w.sinceOwnCall.isEmpty()
+                        ? org.pcollections.TreePMap.empty() : w.sinceOwnCall.get(0).lazy();
+                Vmalloc.Step step = Vmalloc.stepAliasesTaking(w.state, new Call.Aliases(f.cpu()),
+                        va -> before.containsKey(va.start())
+                                || Long.compareUnsigned(w.state.addr(va.start()), f.start()) >= 0
+                                && Long.compareUnsigned(w.state.addr(va.end()), f.end()) <= 0);
+                w.state = step.state();
+                List<List<Effect>> effects = new ArrayList<>();
+                for (KernelState then : w.sinceOwnCall) {
+                    effects.add(Vmalloc.step(then, new Call.Aliases(f.cpu())).effects());
+                }
+                effects.add(step.effects());
+                begun = new Begun(effects, List.of());
             }
-            begun.flushes().add(f);
+            List<TraceEvent.Flush> flushes = new ArrayList<>(begun.flushes());
+            flushes.add(f);
+            w.own.put(f.cpu(), new Begun(begun.effects(), List.copyOf(flushes)));
         }
 
         /**
