@@ -75,6 +75,7 @@ struct rec {
 	u8 type;
 	u8 path;		/* flushes: P_* */
 	u8 valid;
+	s32 pid;		/* the task that made the event */
 	char comm[TASK_COMM_LEN];
 };
 
@@ -115,6 +116,7 @@ static struct rec *rec_get(u8 type, int op, bool event)
 	r->op = op;
 	r->cpu = raw_smp_processor_id();
 	r->seq = event ? atomic64_inc_return(&seq) : 0;
+	r->pid = task_pid_nr(current);
 	memcpy(r->comm, current->comm, TASK_COMM_LEN);
 	r->comm[TASK_COMM_LEN - 1] = 0;
 	return r;
@@ -617,8 +619,8 @@ static int ctl_show(struct seq_file *m, void *v)
 		switch (r->type) {
 		case R_FLUSH:
 		case R_ALL:
-			seq_printf(m, "%c %llu %d 0x%lx 0x%lx %pS path=%s %s\n", r->type, r->seq, r->cpu, r->a, r->b,
-				   (void *)r->c, path_name[r->path], r->comm);
+			seq_printf(m, "%c %llu %d 0x%lx 0x%lx %pS path=%s pid=%d %s\n", r->type, r->seq, r->cpu, r->a,
+				   r->b, (void *)r->c, path_name[r->path], r->pid, r->comm);
 			break;
 		case R_OMAP:
 		case R_OUNMAP:
@@ -627,7 +629,7 @@ static int ctl_show(struct seq_file *m, void *v)
 			break;
 		case R_OALIASES:
 		case R_SHRINK:
-			seq_printf(m, "%c %llu %d %d %s\n", r->type, r->seq, r->cpu, r->op, r->comm);
+			seq_printf(m, "%c %llu %d %d pid=%d %s\n", r->type, r->seq, r->cpu, r->op, r->pid, r->comm);
 			break;
 		case R_MAP:
 		case R_UNMAP:

@@ -29,9 +29,14 @@ public record GuestLog(Map<String, String> facts, List<VmallocLine> vmallocinfo,
      * flushes and other tasks); {@code caller} and {@code comm} are a flush's caller and task, {@code path} the
      * purge path behind a flush (overflow, drain, aliases, other; null from an older module).
      */
-    public record Rec(char type, long seq, int cpu, int op, long a, long b, String caller, String comm, String path) {
+    public record Rec(char type, long seq, int cpu, int op, long a, long b, String caller, String comm, String path,
+            Long pid) {
+        public Rec(char type, long seq, int cpu, int op, long a, long b, String caller, String comm, String path) {
+            this(type, seq, cpu, op, a, b, caller, comm, path, null);
+        }
+
         public Rec(char type, long seq, int cpu, int op, long a, long b, String caller, String comm) {
-            this(type, seq, cpu, op, a, b, caller, comm, null);
+            this(type, seq, cpu, op, a, b, caller, comm, null, null);
         }
     }
 
@@ -46,9 +51,9 @@ public record GuestLog(Map<String, String> facts, List<VmallocLine> vmallocinfo,
     static final String MARK = "@@VMAPREF ";
     private static final Pattern VMALLOC = Pattern.compile("^(0x[0-9a-f]+)-(0x[0-9a-f]+)\\s+\\d+\\s*(.*)$");
     private static final Pattern FLUSH = Pattern.compile(
-            "^([FT]) (\\d+) (\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+) (\\S+) (?:path=(\\w+) )?(.*)$");
+            "^([FT]) (\\d+) (\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+) (\\S+) (?:path=(\\w+) )?(?:pid=(\\d+) )?(.*)$");
     private static final Pattern OTHER_CALL = Pattern.compile("^([muB]) (\\d+) (\\d+) (-?\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+) ?(.*)$");
-    private static final Pattern OTHER_EVENT = Pattern.compile("^([aK]) (\\d+) (\\d+) (-?\\d+) ?(.*)$");
+    private static final Pattern OTHER_EVENT = Pattern.compile("^([aK]) (\\d+) (\\d+) (-?\\d+) ?(?:pid=(\\d+) )?(.*)$");
     private static final Pattern CALL = Pattern.compile("^([MU]) (\\d+) (\\d+) (\\d+) (0x[0-9a-f]+) (0x[0-9a-f]+)$");
     private static final Pattern ALIASES = Pattern.compile("^A (\\d+) (\\d+) (\\d+)$");
     private static final Pattern PROBE = Pattern.compile("^P (\\d+) (\\d+) (\\d+) (0x[0-9a-f]+) ([01])$");
@@ -120,13 +125,14 @@ public record GuestLog(Map<String, String> facts, List<VmallocLine> vmallocinfo,
                 }
             } else if ((x = FLUSH.matcher(l)).matches()) {
                 recs.add(new Rec(x.group(1).charAt(0), Long.parseLong(x.group(2)), Integer.parseInt(x.group(3)), -1,
-                        hex(x.group(4)), hex(x.group(5)), x.group(6), x.group(8), x.group(7)));
+                        hex(x.group(4)), hex(x.group(5)), x.group(6), x.group(9), x.group(7),
+                        x.group(8) == null ? null : Long.parseLong(x.group(8))));
             } else if ((x = OTHER_CALL.matcher(l)).matches()) {
                 recs.add(new Rec(x.group(1).charAt(0), Long.parseLong(x.group(2)), Integer.parseInt(x.group(3)), -1,
                         hex(x.group(5)), hex(x.group(6)), null, x.group(7)));
             } else if ((x = OTHER_EVENT.matcher(l)).matches()) {
                 recs.add(new Rec(x.group(1).charAt(0), Long.parseLong(x.group(2)), Integer.parseInt(x.group(3)), -1,
-                        0, 0, null, x.group(5)));
+                        0, 0, null, x.group(6), null, x.group(5) == null ? null : Long.parseLong(x.group(5))));
             } else if ((x = CALL.matcher(l)).matches()) {
                 recs.add(new Rec(x.group(1).charAt(0), Long.parseLong(x.group(2)), Integer.parseInt(x.group(3)),
                         Integer.parseInt(x.group(4)), hex(x.group(5)), hex(x.group(6)), null, null));

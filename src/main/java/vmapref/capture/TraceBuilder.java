@@ -153,7 +153,8 @@ public final class TraceBuilder {
                     case 'F', 'T' -> {
                         w.event(new TraceEvent.Flush(0, r.a(), r.b(), r.cpu(), r.seq(), flushNote(r, pageSize),
                                 others ? (r.path() == null ? "other" : r.path()) : null,
-                                others ? (GuestLog.programTask(r.comm()) ? "program" : "other") : null));
+                                others ? (GuestLog.programTask(r.comm()) ? "program" : "other") : null,
+                                others ? r.pid() : null));
                         flushes++;
                     }
                     case 'm' -> {
@@ -166,7 +167,7 @@ public final class TraceBuilder {
                         foreign++;
                     }
                     case 'a' -> {
-                        w.event(new TraceEvent.Aliases(0, r.cpu(), null, r.seq(), "in " + r.comm(), null, true));
+                        w.event(new TraceEvent.Aliases(0, r.cpu(), null, r.seq(), "in " + r.comm(), null, true, r.pid()));
                         foreign++;
                     }
                     case 'B' -> {

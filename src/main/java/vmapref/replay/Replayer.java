@@ -281,22 +281,30 @@ public final class Replayer {
          * Another task's vm_unmap_aliases() past vmap_purge_lock: the lazy areas its purge took, and
          * whether its flush has completed (then purge_vmap_node() gives them back, soon after).
          */
-        record Purge(List<Va> taken, boolean flushed) {
+        record Purge(int cpu, List<Va> taken, boolean flushed) {
+            boolean waiting() {
+                return taken == null;
+            }
+        }
+
+        /** Which open vm_unmap_aliases() an event of another task is: its task when the trace says, else its CPU. */
+        static long taskKey(Long task, int cpu) {
+            return task != null ? task : -1L - cpu;
         }
 
         /**
          * One way the events so far can have interleaved: the model's state; other tasks'
-         * vm_unmap_aliases() calls that entered and have not given their areas back, by CPU ({@link Purge},
-         * or null while it may still be waiting for vmap_purge_lock); and the traced program's
+         * vm_unmap_aliases() calls that entered and have not given their areas back, by task ({@link
+         * #taskKey}; a {@link Purge} whose areas are null while it may still wait for vmap_purge_lock); and the traced program's
          * vm_unmap_aliases() calls that flushed ({@code "by":"program"}) and have not returned, by CPU:
          * the model ran them at that flush, since other tasks' calls in between saw their purge done.
          */
         static final class World {
             KernelState state;
-            final java.util.TreeMap<Integer, Purge> foreign;
+            final java.util.TreeMap<Long, Purge> foreign;
             final java.util.TreeMap<Integer, Begun> own;
 
-            World(KernelState state, java.util.TreeMap<Integer, Purge> foreign, java.util.TreeMap<Integer, Begun> own) {
+            World(KernelState state, java.util.TreeMap<Long, Purge> foreign, java.util.TreeMap<Integer, Begun> own) {
                 this.state = state;
                 this.foreign = foreign;
                 this.own = own;
@@ -477,8 +485,8 @@ public final class Replayer {
             World w = before.copy();
             observeWindow(w, e, r.window(), r.shrinks());
             List<World> variants = List.of(w);
-            if (e instanceof TraceEvent.Aliases a && e.foreign() && w.foreign.containsKey(a.cpu())) {
-                closeForeignAliases(w, a.cpu()); // one per CPU: the one before is taken as over
+            if (e instanceof TraceEvent.Aliases a && e.foreign() && w.foreign.containsKey(taskKey(a.task(), a.cpu()))) {
+                closeForeignAliases(w, taskKey(a.task(), a.cpu())); // a task's calls come one after another
             } else if (e instanceof TraceEvent.Aliases && !e.foreign()) {
                 variants = lockedOut(w);
             }
@@ -542,16 +550,16 @@ public final class Replayer {
          */
         List<World> lockedOut(World w) {
             List<World> out = new ArrayList<>(List.of(w));
-            for (Integer cpu : List.copyOf(w.foreign.keySet())) {
+            for (Long task : List.copyOf(w.foreign.keySet())) {
                 List<World> next = new ArrayList<>();
                 for (World v : out) {
-                    if (v.foreign.get(cpu) == null) {
+                    if (v.foreign.get(task).waiting()) {
                         World waits = v.copy();
-                        closeForeignAliases(v, cpu);
+                        closeForeignAliases(v, task);
                         next.add(v);
                         next.add(waits);
                     } else {
-                        closeForeignAliases(v, cpu);
+                        closeForeignAliases(v, task);
                         next.add(v);
                     }
                 }
@@ -564,10 +572,10 @@ public final class Replayer {
             if (e instanceof TraceEvent.Aliases && !e.foreign()) {
                 return List.of(w); // it holds vmap_purge_lock: no other purge begins or ends meanwhile
             }
-            List<Integer> open = new ArrayList<>(); // each waits for the lock, or has flushed
-            w.foreign.forEach((cpu, purge) -> {
-                if (purge == null || purge.flushed()) {
-                    open.add(cpu);
+            List<Long> open = new ArrayList<>(); // each waits for the lock, or has flushed
+            w.foreign.forEach((task, purge) -> {
+                if (purge.waiting() || purge.flushed()) {
+                    open.add(task);
                 }
             });
             if (open.isEmpty()) {
@@ -579,11 +587,11 @@ public final class Replayer {
                 World b = w.copy();
                 for (int i = 0; i < open.size(); i++) {
                     if (i < n ? (mask & (1 << i)) != 0 : mask == (1 << n) - 1) {
-                        int cpu = open.get(i);
-                        if (b.foreign.get(cpu) == null) {
-                            beginForeignAliases(b, cpu);
+                        long task = open.get(i);
+                        if (b.foreign.get(task).waiting()) {
+                            beginForeignAliases(b, task);
                         } else {
-                            closeForeignAliases(b, cpu);
+                            closeForeignAliases(b, task);
                         }
                     }
                 }
@@ -610,7 +618,8 @@ public final class Replayer {
                 }
             }
             if (e instanceof TraceEvent.Aliases a && e.foreign() && Vmalloc.beginForeignAliases(w.state, (Call.Aliases) call) != null) {
-                w.foreign.put(a.cpu(), null); // entered; it walks and purges once it holds vmap_purge_lock
+                // entered; it walks and purges once it holds vmap_purge_lock
+                w.foreign.put(taskKey(a.task(), a.cpu()), new Purge(a.cpu(), null, false));
                 return null;
             }
             Vmalloc.Step step;
@@ -632,11 +641,12 @@ public final class Replayer {
          * Another task's vm_unmap_aliases() gets vmap_purge_lock: it walks the blocks and begins its
          * purge (Vmalloc.beginForeignAliases), taking the lazy areas.
          */
-        void beginForeignAliases(World w, int cpu) {
-            if (w.foreign.get(cpu) == null) {
-                Vmalloc.Begun begun = Vmalloc.beginForeignAliases(w.state, new Call.Aliases(cpu));
+        void beginForeignAliases(World w, long task) {
+            Purge p = w.foreign.get(task);
+            if (p.waiting()) {
+                Vmalloc.Begun begun = Vmalloc.beginForeignAliases(w.state, new Call.Aliases(p.cpu()));
                 w.state = begun.state();
-                w.foreign.put(cpu, new Purge(begun.taken(), false));
+                w.foreign.put(task, new Purge(p.cpu(), begun.taken(), false));
             }
         }
 
@@ -645,15 +655,16 @@ public final class Replayer {
          * vm_unmap_aliases() that waited for vmap_purge_lock comes), purge_vmap_node() gives the areas its
          * purge took to their pools or the free tree.
          */
-        void closeForeignAliases(World w, int cpu) {
-            beginForeignAliases(w, cpu);
-            w.state = Vmalloc.finishForeignAliases(w.state, w.foreign.remove(cpu).taken());
+        void closeForeignAliases(World w, long task) {
+            beginForeignAliases(w, task);
+            w.state = Vmalloc.finishForeignAliases(w.state, w.foreign.remove(task).taken());
         }
 
         /** Its flush completed: the areas go back at some point before the next call, or after it. */
-        void flushedForeignAliases(World w, int cpu) {
-            beginForeignAliases(w, cpu);
-            w.foreign.put(cpu, new Purge(w.foreign.get(cpu).taken(), true));
+        void flushedForeignAliases(World w, long task) {
+            beginForeignAliases(w, task);
+            Purge p = w.foreign.get(task);
+            w.foreign.put(task, new Purge(p.cpu(), p.taken(), true));
         }
 
         /**
@@ -684,9 +695,9 @@ public final class Replayer {
                     boolean aliases = "aliases".equals(f.path()) && f.cpu() != null;
                     if (aliases && f.byProgram()) {
                         ownFlush(w, f);
-                    } else if (aliases && w.foreign.containsKey(f.cpu())
-                            && (w.foreign.get(f.cpu()) == null || !w.foreign.get(f.cpu()).flushed())) {
-                        flushedForeignAliases(w, f.cpu());
+                    } else if (aliases && w.foreign.containsKey(taskKey(f.task(), f.cpu()))
+                            && !w.foreign.get(taskKey(f.task(), f.cpu())).flushed()) {
+                        flushedForeignAliases(w, taskKey(f.task(), f.cpu()));
                     } else {
                         w.state = Vmalloc.observeFlush(w.state, f.start(), f.end(), f.note(), f.path());
                     }

@@ -36,6 +36,11 @@ public sealed interface TraceEvent {
         return false;
     }
 
+    /** Version 2: the kernel task (its pid) that made another user's vm_unmap_aliases() or a flush; null if not said. */
+    default Long task() {
+        return null;
+    }
+
     /**
      * {@code vm_map_ram(pages, count, node)} returned {@code ret}; {@code ret == null && bug == null} means it
      * returned NULL, {@code bug != null} that it crashed (then {@code ret} is null). {@code prot} is the
@@ -94,10 +99,14 @@ public sealed interface TraceEvent {
      * --probe-stale read right after the call returned, one entry per range probed; null when the call
      * was not probed (docs/trace-format.md, "Probes").
      */
-    record Aliases(int line, int cpu, String bug, Long seq, String note, List<Probe> probes, boolean foreign)
+    record Aliases(int line, int cpu, String bug, Long seq, String note, List<Probe> probes, boolean foreign, Long task)
             implements TraceEvent {
         public Aliases {
             probes = probes == null ? null : List.copyOf(probes);
+        }
+
+        public Aliases(int line, int cpu, String bug, Long seq, String note, List<Probe> probes, boolean foreign) {
+            this(line, cpu, bug, seq, note, probes, foreign, null);
         }
 
         public Aliases(int line, int cpu, String bug, Long seq, String note, List<Probe> probes) {
@@ -122,9 +131,9 @@ public sealed interface TraceEvent {
     /**
      * A TLB flush of the kernel range {@code [start, end)} completed, on {@code cpu} if known (else null);
      * {@code path} (version 2, else null) is the purge path behind it: {@link #PATHS}; {@code by} (version
-     * 2, else null) the task that flushed: {@link #BY}, null when the trace does not say.
+     * 2, else null) the task that flushed: {@link #BY}, null when the trace does not say; {@code task} its pid.
      */
-    record Flush(int line, long start, long end, Integer cpu, Long seq, String note, String path, String by)
+    record Flush(int line, long start, long end, Integer cpu, Long seq, String note, String path, String by, Long task)
             implements TraceEvent {
         /** The {@code "path"} values: alloc_vmap_area()'s overflow purge, the drain work, vm_unmap_aliases(), the rest. */
         public static final List<String> PATHS = List.of("overflow", "drain", "aliases", "other");
@@ -140,12 +149,16 @@ public sealed interface TraceEvent {
             }
         }
 
+        public Flush(int line, long start, long end, Integer cpu, Long seq, String note, String path, String by) {
+            this(line, start, end, cpu, seq, note, path, by, null);
+        }
+
         public Flush(int line, long start, long end, Integer cpu, Long seq, String note, String path) {
-            this(line, start, end, cpu, seq, note, path, null);
+            this(line, start, end, cpu, seq, note, path, null, null);
         }
 
         public Flush(int line, long start, long end, Integer cpu, Long seq, String note) {
-            this(line, start, end, cpu, seq, note, null, null);
+            this(line, start, end, cpu, seq, note, null, null, null);
         }
 
         /** Whether the trace says the traced program's own call made this flush. */

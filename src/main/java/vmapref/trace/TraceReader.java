@@ -715,11 +715,12 @@ public final class TraceReader implements AutoCloseable {
                 return new TraceEvent.Unmap(lineNo, cpu, addr, count, text(o, "bug", false), seq, note, by(o));
             }
             case "aliases":
-                return new TraceEvent.Aliases(lineNo, cpu(o, true), text(o, "bug", false), seq, note, probes(o), by(o));
+                return new TraceEvent.Aliases(lineNo, cpu(o, true), text(o, "bug", false), seq, note, probes(o), by(o),
+                        task(o));
             case "flush": {
                 long[] r = range(o);
                 Integer cpu = optional(o, "cpu") == null ? null : cpu(o, false);
-                return new TraceEvent.Flush(lineNo, r[0], r[1], cpu, seq, note, path(o), flushBy(o));
+                return new TraceEvent.Flush(lineNo, r[0], r[1], cpu, seq, note, path(o), flushBy(o), task(o));
             }
             case "busy": {
                 long[] r = range(o);
@@ -747,6 +748,18 @@ public final class TraceReader implements AutoCloseable {
             throw error("bad-field-type", "\"by\" must be \"other\" (another kernel user's call), got " + show(v));
         }
         return true;
+    }
+
+    /** Version 2: {@code "task"}, the pid of the task that made the event; version 1 ignores the field. */
+    private Long task(ObjectNode o) throws TraceFormatException {
+        JsonNode v = header.version() >= 2 ? optional(o, "task") : null;
+        if (v == null) {
+            return null;
+        }
+        if (!v.canConvertToLong() || !v.isIntegralNumber() || v.longValue() < 0) {
+            throw error("bad-field-type", "\"task\" must be a task's pid, a non-negative integer, got " + show(v));
+        }
+        return v.longValue();
     }
 
     /** Version 2: a flush's {@code "by"}, "program" or "other"; version 1 ignores the field. */

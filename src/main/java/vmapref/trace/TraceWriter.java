@@ -128,8 +128,12 @@ public final class TraceWriter implements AutoCloseable, Flushable {
             o.put("path", f.path());
         }
         if (e instanceof TraceEvent.Flush f && f.by() != null) {
-            needVersion2("a flush's task");
+            needVersion2("who made a flush");
             o.put("by", f.by());
+        }
+        if (e.task() != null) {
+            needVersion2("the task of an event");
+            o.put("task", e.task());
         }
         if (e.seq() != null) {
             o.put("seq", e.seq());
