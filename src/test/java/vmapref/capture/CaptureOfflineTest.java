@@ -143,6 +143,33 @@ class CaptureOfflineTest {
         assertThat(CallProgram.fromTrace(out).ops()).hasSize(6);
     }
 
+    /** A module that also logs each task's pid: flushes and other tasks' vm_unmap_aliases() carry it as "task". */
+    @Test
+    void tasksAndWhoFlushedBecomeVersion2Fields() throws Exception {
+        String console = CONSOLE_OTHERS
+                .replace("path=drain kworker/0:2", "path=drain pid=41 kworker/0:2")
+                .replace("a 10 0 -1 insmod", "a 10 0 -1 pid=77 insmod");
+        GuestLog log = GuestLog.parse(console);
+        CallProgram p = CallProgram.fromTrace(write("hunt.jsonl", HUNT_61));
+        Path out = tmp.resolve("out/tasks.jsonl");
+        TraceBuilder.write(log, p, new TraceBuilder.Meta("test", 1, false, true, p.origin()), out);
+        List<String> lines = Files.readAllLines(out);
+        assertThat(lines).anyMatch(l -> l.contains("\"op\":\"flush\"") && l.contains("\"by\":\"other\",\"task\":41"));
+        assertThat(lines).anyMatch(l -> l.startsWith("{\"op\":\"aliases\",\"cpu\":0,\"by\":\"other\",\"task\":77"));
+        try (TraceReader r = TraceReader.open(out)) {
+            List<TraceEvent> evs = new ArrayList<>();
+            for (TraceEvent e = r.next(); e != null; e = r.next()) {
+                evs.add(e);
+            }
+            assertThat(evs).filteredOn(e -> e instanceof TraceEvent.Flush).extracting(TraceEvent::task).contains(41L);
+            assertThat(evs).filteredOn(e -> e instanceof TraceEvent.Aliases && e.foreign()).extracting(TraceEvent::task)
+                    .containsExactly(77L);
+        }
+        // the program's own kthreads (vmt/CPU) flush as "program"
+        assertThat(GuestLog.programTask("vmt/1")).isTrue();
+        assertThat(GuestLog.programTask("kworker/0:2")).isFalse();
+    }
+
     @Test
     void theGuestLogBecomesATraceThatReplaysWithItsProbes() throws Exception {
         GuestLog log = GuestLog.parse(CONSOLE_61);

@@ -208,4 +208,35 @@ class OtherUsersTest {
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("version 2");
         }
     }
+
+    @Test
+    void aFlushSaysWhoMadeItAndATaskItsPid() throws Exception {
+        String text = header(2, "linux-6.12", 2) + "\n"
+                + "{\"op\":\"aliases\",\"cpu\":1,\"by\":\"other\",\"task\":77}\n"
+                + "{\"op\":\"flush\",\"start\":\"" + B + "\",\"end\":\"" + B + "\",\"cpu\":1,\"path\":\"aliases\","
+                + "\"by\":\"other\",\"task\":77}\n"
+                + "{\"op\":\"flush\",\"start\":\"" + B + "\",\"end\":\"" + B + "\",\"cpu\":0,\"path\":\"aliases\","
+                + "\"by\":\"program\"}\n";
+        List<TraceEvent> events = new ArrayList<>();
+        StringWriter out = new StringWriter();
+        try (TraceReader r = TraceReader.of("t.jsonl", new StringReader(text)); TraceWriter w = new TraceWriter(out)) {
+            w.header(r.header());
+            for (TraceEvent e = r.next(); e != null; e = r.next()) {
+                events.add(e);
+                w.event(e);
+            }
+        }
+        assertThat(events.get(0).task()).isEqualTo(77L);
+        assertThat(((TraceEvent.Flush) events.get(1)).by()).isEqualTo("other");
+        assertThat(events.get(1).task()).isEqualTo(77L);
+        assertThat(((TraceEvent.Flush) events.get(2)).byProgram()).isTrue();
+        assertThat(out.toString()).contains("\"by\":\"other\",\"task\":77").contains("\"by\":\"program\"");
+        // bad values name the line and the rule
+        assertThatThrownBy(() -> replay(header(2, "linux-6.12", 1) + "\n{\"op\":\"flush\",\"start\":\"" + B
+                + "\",\"end\":\"" + B + "\",\"by\":\"me\"}\n"))
+                .isInstanceOf(TraceFormatException.class).hasMessageContaining(":2: bad-field-type");
+        assertThatThrownBy(() -> replay(header(2, "linux-6.12", 1)
+                + "\n{\"op\":\"aliases\",\"cpu\":0,\"by\":\"other\",\"task\":-3}\n"))
+                .isInstanceOf(TraceFormatException.class).hasMessageContaining(":2: bad-field-type");
+    }
 }

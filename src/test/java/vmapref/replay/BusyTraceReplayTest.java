@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0-only
+package vmapref.replay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import vmapref.replay.Replayer.Level;
+
+/**
+ * Captures of Debian's 6.12.117 on two CPUs with background load ({@code capture --load}): random
+ * programs of 2000 calls among thousands of other tasks' vm_map_ram(), vm_unmap_ram() and
+ * vm_unmap_aliases() calls and vmap-node shrinker runs. They replay at structure level with zero
+ * divergence, and diverge without the other tasks' events, and as linux-7.2.
+ */
+class BusyTraceReplayTest {
+
+    static Stream<Arguments> busy() {
+        // name, other tasks' calls, shrinker runs
+        return Stream.of(Arguments.of("busy-all-seed2-smp2", 13747, 39), Arguments.of("busy-modules-seed3-smp2", 864, 0));
+    }
+
+    static Path trace(String name) {
+        return RealTraceReplayTest.trace("linux-6.12", name);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("busy")
+    void aBusyCaptureReplaysAtStructureLevelWithZeroDivergence(String name, int others, int shrinks) throws Exception {
+        List<String> lines = Files.readAllLines(trace(name));
+        long foreignCalls = lines.stream().filter(l -> l.contains("\"by\":\"other\"") && !l.contains("\"op\":\"flush\"")).count();
+        long shrinkerRuns = lines.stream().filter(l -> l.contains("\"op\":\"shrink\"")).count();
+        assertThat(foreignCalls).isEqualTo(others);
+        assertThat(shrinkerRuns).isEqualTo(shrinks);
+        Replayer.Verdict v = Replayer.replay(trace(name), Level.STRUCTURE);
+        assertThat(v.conforms()).as(v.line()).isTrue();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("busy")
+    void withoutTheOtherTasksEventsItDiverges(String name, int others, int shrinks, @TempDir Path dir) throws Exception {
+        Path quiet = dir.resolve(name + ".jsonl");
+        Files.write(quiet, Files.readAllLines(trace(name)).stream()
+                .filter(l -> !l.contains("\"by\":\"other\"") && !l.contains("\"op\":\"shrink\"")).toList());
+        Replayer.Verdict v = Replayer.replay(quiet, Level.STRUCTURE);
+        assertThat(v.conforms()).as(v.line()).isFalse();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("busy")
+    void claimedAsLinux72ItDiverges(String name, int others, int shrinks, @TempDir Path dir) throws Exception {
+        Replayer.Verdict v = Replayer.replay(RealTraceReplayTest.withProfile(trace(name), "linux-7.2", dir), Level.STRUCTURE);
+        assertThat(v.conforms()).as(v.line()).isFalse();
+    }
+}
