@@ -239,10 +239,24 @@ public final class Spec {
 
     /** vm_unmap_aliases() returned: postcondition, nothing unmapped before it is still stale. */
     public Result aliases() {
-        if (!stale.isEmpty()) {
-            Map.Entry<Long, Long> first = stale.ranges().entrySet().iterator().next();
+        return aliases(IntervalSet.empty());
+    }
+
+    /**
+     * vm_unmap_aliases() while other tasks run: the pages of {@code meanwhile} (page numbers) were
+     * unmapped by other tasks after the call may have begun, so they may still be stale when it returns
+     * (mm/vmalloc.c: _vm_unmap_aliases() walks the blocks and takes the lazy list once, under
+     * vmap_purge_lock); every other page unmapped before it must not be.
+     */
+    public Result aliases(IntervalSet meanwhile) {
+        IntervalSet required = stale;
+        for (Map.Entry<Long, Long> m : meanwhile.ranges().entrySet()) {
+            required = required.minus(m.getKey(), m.getValue());
+        }
+        if (!required.isEmpty()) {
+            Map.Entry<Long, Long> first = required.ranges().entrySet().iterator().next();
             long pages = 0;
-            for (Map.Entry<Long, Long> e : stale.ranges().entrySet()) {
+            for (Map.Entry<Long, Long> e : required.ranges().entrySet()) {
                 pages += e.getValue() - e.getKey();
             }
             return fail(Rule.ALIASES_NO_STALE, "vm_unmap_aliases() returned while " + pages + " unmapped page(s) were "

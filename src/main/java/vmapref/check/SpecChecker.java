@@ -3,6 +3,7 @@ package vmapref.check;
 
 import java.util.List;
 
+import vmapref.spec.IntervalSet;
 import vmapref.spec.Spec;
 import vmapref.spec.SpecConfig;
 import vmapref.spec.Violation;
@@ -12,6 +13,8 @@ import vmapref.trace.TraceEvent;
 /** Feeds trace events, in order, to the abstract specification: the {@code spec} replay level. */
 public final class SpecChecker {
     private Spec spec;
+    /** Pages other tasks unmapped since the traced program's previous call returned (version 2 traces). */
+    private IntervalSet meanwhile = IntervalSet.empty();
 
     public SpecChecker(SpecConfig cfg) {
         this.spec = Spec.initial(cfg);
@@ -24,18 +27,26 @@ public final class SpecChecker {
     /** Applies one event; returns the rule it breaks, or null. */
     public Violation apply(TraceEvent e) {
         Spec.Result r;
+        IntervalSet since = meanwhile;
+        if (e.isCall() && !e.foreign()) {
+            meanwhile = IntervalSet.empty(); // the program's calls come one after another
+        }
         if (e instanceof TraceEvent.Map m) {
             return map(m.cpu(), m.count(), m.ret(), m.bug());
         } else if (e instanceof TraceEvent.Unmap u) {
             if (u.foreign() && u.bug() == null && !spec.unmap(u.addr(), u.count()).ok()) {
                 return null; // another user's mapping from before the trace began
             }
+            if (u.foreign() && u.bug() == null) {
+                int shift = spec.config().pageShift();
+                meanwhile = meanwhile.plus(u.addr() >>> shift, (u.addr() >>> shift) + u.count());
+            }
             return unmap(u.addr(), u.count(), u.bug());
         } else if (e instanceof TraceEvent.Aliases a) {
             if (a.foreign()) {
                 return null; // another user's call ran alongside the traced ones: what it must flush is unknown
             }
-            r = a.bug() != null ? spec.crash("vm_unmap_aliases() on CPU " + a.cpu(), true, a.bug()) : spec.aliases();
+            r = a.bug() != null ? spec.crash("vm_unmap_aliases() on CPU " + a.cpu(), true, a.bug()) : spec.aliases(since);
             for (TraceEvent.Probe p : a.probes() == null ? List.<TraceEvent.Probe>of() : a.probes()) {
                 if (r.violation() == null) {
                     r = r.next().probe(p.addr(), p.readable());

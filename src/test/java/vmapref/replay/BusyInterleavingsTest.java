@@ -134,4 +134,27 @@ class BusyInterleavingsTest {
         diverges("block-offset", 8, after(full, otherMap(0, 64, NEXT), map(0, 8, "0xffffc90000140000"),
                 map(0, 64, "0xffffc90000300000"))); // NEXT was on the list before this call began
     }
+
+    static Replayer.Verdict spec(String... lines) throws Exception {
+        try (vmapref.trace.TraceReader r = vmapref.trace.TraceReader.of("t.jsonl", new java.io.StringReader(trace(lines)))) {
+            return Replayer.replay("t.jsonl", r, Replayer.Level.SPEC);
+        }
+    }
+
+    /**
+     * The specification of vm_unmap_aliases() on a busy kernel: what was unmapped before the traced
+     * program's previous call returned must not be stale when it returns; what another task unmapped
+     * after that may be, as the call may have walked the blocks first.
+     */
+    @Test
+    void onlyWhatWasUnmappedBeforeTheCallBeganMustBeFlushed() throws Exception {
+        Replayer.Verdict meanwhile = spec(map(0, 1, B), otherMap(1, 1, NEXT), unmap(0, B, 1),
+                otherUnmap(1, NEXT, 1), flush(0, B, B1, "program", null), aliases(0));
+        assertThat(meanwhile.conforms()).as(meanwhile.line()).isTrue();
+        Replayer.Verdict before = spec(map(0, 1, B), otherMap(1, 1, NEXT), otherUnmap(1, NEXT, 1),
+                unmap(0, B, 1), flush(0, B, B1, "program", null), aliases(0));
+        assertThat(before.conforms()).as(before.line()).isFalse();
+        assertThat(before.divergence().rule()).isEqualTo("aliases-no-stale");
+        assertThat(before.divergence().line()).isEqualTo(7);
+    }
 }
