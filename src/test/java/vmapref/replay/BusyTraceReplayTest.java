@@ -26,8 +26,11 @@ class BusyTraceReplayTest {
         return Stream.of(Arguments.of("busy-all-seed2-smp2", 13747, 39), Arguments.of("busy-modules-seed3-smp2", 864, 0));
     }
 
+    /** Version 2 captures of a busy kernel, apart from the quiet ones in {@code traces/}. */
+    static final Path BUSY = Path.of("src/test/resources/traces-busy");
+
     static Path trace(String name) {
-        return RealTraceReplayTest.trace("linux-6.12", name);
+        return BUSY.resolve("linux-6.12").resolve(name + ".jsonl");
     }
 
     @ParameterizedTest(name = "{0}")
