@@ -12,6 +12,8 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.pcollections.HashTreePMap;
+import org.pcollections.TreePMap;
 
 /**
  * Edges of the reference implementation that the scenario tests leave open: exact flush ranges,
@@ -402,6 +404,66 @@ class KernelEdgesTest {
         Vmalloc.Step st = Vmalloc.step(s, new Call.Aliases(0));
         assertThat(st.effects()).contains(new Effect.BlockRetired(0, a[0], "purge_fragmented_block"));
         assertThat(st.state().blocks()).isEmpty();
+    }
+
+    // 6.1 has one vmap_blocks xarray (the per-CPU hashed ones came with 062eacf57ad9 in v6.4): the hash
+    // switch changes nothing there
+    @Test
+    void theHashIndexMutantChangesNothingBeforeSixFour() {
+        KernelConfig c = new KernelConfig(Profile.LINUX_6_1, 12, START, KernelDriver.END, 8192, 4, List.of(0, 3),
+                List.of(0, 3), 64);
+        KernelState s = KernelState.boot(c, Set.of(Mutant.HASH_INDEX_POSSIBLE_MASK), KernelState.Mode.EXACT);
+        for (int i = 0; i < 8; i++) {
+            Vmalloc.Step st = Vmalloc.step(s, new Call.Map(0, 64));
+            assertThat(st.outcome()).isEqualTo(new Outcome.Mapped(block(i / 4) + pages(64L * (i % 4))));
+            s = st.state();
+        }
+        Vmalloc.Step st = Vmalloc.step(s, new Call.Unmap(3, block(1) + pages(64), 64));
+        assertThat(st.outcome()).isInstanceOf(Outcome.Done.class);
+    }
+
+    // __purge_vmap_area_lazy(), 6.12.117 L2351: nr_purge_helpers = vmap_lazy_nr / lazy_max_pages(), clamped
+    // to [1, nr_purge_nodes] - 1: below one full set every node is purged inline, in node order
+    @Test
+    void belowOneFullSetOfLazyPagesNoNodeGoesToAHelper() {
+        assertThat(PurgeHelpers.order(new boolean[] {true, true}, 100, 16384)).containsExactly(0, 1);
+        assertThat(PurgeHelpers.order(new boolean[] {true, true}, 16384, 16384)).containsExactly(0, 1);
+        assertThat(PurgeHelpers.order(new boolean[] {true, true}, 2 * 16384, 16384)).containsExactly(1, 0);
+        assertThat(PurgeHelpers.order(new boolean[] {true, false, true}, 5 * 16384, 16384)).containsExactly(2, 0);
+    }
+
+    // a traced caller's own map is on its own CPU's node: an area in another node's pool is not free to it
+    @Test
+    void theCallersOwnMapDoesNotTakeAnotherNodesPooledArea() {
+        KernelState s = guided(Profile.LINUX_6_12, 2);
+        s = mapAt(s, 1, 100, block(4));
+        s = Vmalloc.step(s, new Call.Unmap(1, block(4), 100)).state();
+        s = Vmalloc.observeFlush(s, block(4), block(4) + pages(100), null);
+        assertThat(rejected(s, 0, 100, block(4))).isEqualTo("placement-pooled");
+    }
+
+    // vmap_init_free_space(), 6.12.117 L5139: the free tree starts as [1, ULONG_MAX), ULONG_MAX of the
+    // kernel's word size; a state built from its areas has the same tree as a booted one
+    @ParameterizedTest
+    @EnumSource(value = Profile.class, names = {"LINUX_6_1", "LINUX_6_12"})
+    void theBootFreeTreeEndsAtUlongMaxOfTheWordSize(Profile p) {
+        KernelConfig c32 = new KernelConfig(p, 12, 0xf0000000L, 0xf7ffffffL, 8, 1, List.of(0), List.of(0), 32);
+        KernelState booted = KernelState.boot(c32, Set.of(), KernelState.Mode.EXACT);
+        assertThat(booted.freeTree()).isEqualTo(FreeTree.boot(0xffff_ffffL));
+        assertThat(built(c32, KernelState.Mode.EXACT).freeTree()).isEqualTo(FreeTree.boot(0xffff_ffffL));
+        KernelConfig c64 = KernelConfig.x86_64(p, 1);
+        assertThat(built(c64, KernelState.Mode.EXACT).freeTree()).isEqualTo(FreeTree.boot(-1L));
+        assertThat(built(c64, KernelState.Mode.TRACE_GUIDED).freeTree()).as("the trace places areas").isNull();
+    }
+
+    @Test
+    void linux48HasNoFreeTree() {
+        assertThat(built(KernelConfig.x86_64(Profile.LINUX_4_8, 1), KernelState.Mode.EXACT).freeTree()).isNull();
+    }
+
+    static KernelState built(KernelConfig c, KernelState.Mode mode) {
+        return new KernelState(c, Set.of(), mode, TreePMap.empty(), HashTreePMap.empty(), TreePMap.empty(),
+                TreePMap.empty(), 0, HashTreePMap.empty(), null, null);
     }
 
     // ------------------------------------------------------------------ small API
