@@ -466,6 +466,40 @@ class KernelEdgesTest {
                 TreePMap.empty(), 0, HashTreePMap.empty(), null, null);
     }
 
+    /** 6.12, 2 CPUs: a block made at block 4 on {@code cpu}, filled and emptied (free_vmap_block()), its area purged into the node's pool. */
+    static KernelState pooledBlockArea(int cpu) {
+        KernelState s = guided(Profile.LINUX_6_12, 2);
+        for (int i = 0; i < 4; i++) {
+            s = mapAt(s, cpu, 64, block(4) + pages(64L * i));
+        }
+        for (int i = 0; i < 4; i++) {
+            s = Vmalloc.step(s, new Call.Unmap(cpu, block(4) + pages(64L * i), 64)).state();
+        }
+        assertThat(s.blocks()).isEmpty();
+        s = Vmalloc.observeFlush(s, block(4), block(5), null);
+        assertThat(s.areas().get(page(block(4))).state()).isEqualTo(Va.State.POOLED);
+        return s;
+    }
+
+    // new_vmap_block() -> alloc_vmap_area(VMAP_BLOCK_SIZE, VMAP_BLOCK_SIZE, ...) -> node_alloc(): a 256-page
+    // block area is within MAX_VA_SIZE_PAGES, so a pooled one is the next block of that node
+    @Test
+    void aNewBlockIsTheHeadOfItsNodesPoolOfBlockAreas() {
+        KernelState s = pooledBlockArea(0);
+        s = mapAt(s, 0, 1, block(4));
+        assertThat(s.pools()).isEmpty();
+        assertThat(s.blocks()).containsOnlyKeys(page(block(4)));
+    }
+
+    @Test
+    void anotherUsersNewBlockMayComeFromAnotherNodesPool() {
+        KernelState s = pooledBlockArea(1);
+        Vmalloc.Step st = Vmalloc.stepForeign(s, new Call.Map(0, 1), ForeignCallsTest.told(block(4)));
+        assertThat(st.outcome()).isEqualTo(new Outcome.Mapped(block(4)));
+        assertThat(st.state().pools()).isEmpty();
+        assertThat(st.state().blocks()).containsOnlyKeys(page(block(4)));
+    }
+
     // ------------------------------------------------------------------ small API
 
     @Test
