@@ -135,6 +135,14 @@ class ForeignCallsTest {
         assertThat(s.areas()).isEmpty();
     }
 
+    // a trace that does not say where another user's mapping went: as a NULL
+    @Test
+    void anotherUsersMapWithNoPlacementIsNull() {
+        boot(Profile.LINUX_6_12);
+        last = Vmalloc.stepForeign(s, new Call.Map(0, 3), null);
+        assertThat(last.outcome()).isInstanceOf(Outcome.Null.class);
+    }
+
     // alloc_vmap_area(): va_end <= VMALLOC_END and va_start >= VMALLOC_START; page 0 is no vmalloc address
     @Test
     void anotherUsersMapBelowVmallocStartIsAPlacementTheKernelNeverMakes() {

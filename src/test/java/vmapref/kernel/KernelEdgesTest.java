@@ -90,6 +90,24 @@ class KernelEdgesTest {
         assertThat(k.state().areas()).isEmpty();
     }
 
+    // the same on node 1, whose pool of 256-page areas is the last pool of the last node
+    @Test
+    void pooledBlockAreasOfTheLastNodeDecayToo() {
+        KernelDriver k = KernelDriver.boot(Profile.LINUX_6_12, 2);
+        long[] a = new long[8];
+        for (int i = 0; i < 8; i++) {
+            a[i] = k.map(1, 64);
+        }
+        for (long x : a) {
+            k.unmap(1, x, 64);
+        }
+        k.aliases(1);
+        assertThat(k.state().pools()).hasSize(1);
+        k.aliases(1);
+        assertThat(k.state().pools()).isEmpty();
+        assertThat(k.state().areas()).isEmpty();
+    }
+
     // node_alloc(): "if (... nr_vmap_nodes == 1) return NULL" with *vn_id = 0: an area of a one-node kernel
     // belongs to no node (encode_vn_id() is never applied)
     @Test
@@ -111,6 +129,10 @@ class KernelEdgesTest {
         KernelDriver k = PurgeOrderTest.eightThenUnmap(Profile.LINUX_6_1, 6, 7);
         k.aliases();
         assertThat(k.state().freeTree()).isEqualTo(PurgeOrderTest.expected(new int[] {6, 8}));
+        KernelDriver l = PurgeOrderTest.eightThenUnmap(Profile.LINUX_6_1, 1, 6, 7);
+        l.aliases();
+        assertThat(l.state().freeTree()).as("[6, 8) is one insertion, not two")
+                .isEqualTo(PurgeOrderTest.expected(new int[] {1, 2}, new int[] {6, 8}));
     }
 
     // ------------------------------------------------------------------ vm_unmap_ram() boundaries

@@ -80,6 +80,19 @@ class Linux48AllocatorTest {
         assertThat(k.map(100)).isEqualTo(at(100));
     }
 
+    // the walk goes on while "addr + size <= vend": a request that would end exactly at VMALLOC_END but
+    // overlaps an area walks past it, runs out of room and fails (after the purge and retry)
+    @Test
+    void aRequestEndingAtVmallocEndStillWalksPastAnOverlappingArea() {
+        KernelDriver k = KernelDriver.boot(KernelDriver.smallRange(Profile.LINUX_4_8, 1L << 20)); // pages [0, 255)
+        long a = k.map(100);
+        k.map(80);
+        k.unmap(a, 100);
+        k.aliases(); // free_vmap_cache = NULL: the next search walks from VMALLOC_START
+        k.step(new Call.Map(0, 255));
+        assertThat(k.outcome()).isInstanceOf(Outcome.Null.class);
+    }
+
     // the recorded hole is the largest one passed: a smaller hole further up does not shrink it
     @Test
     void theCachedHoleIsTheLargestOnePassed() {
