@@ -335,6 +335,30 @@ class KernelEdgesTest {
         assertThat(st.state().areas().get(page(block(4))).state()).isEqualTo(Va.State.BUSY);
     }
 
+    // node_alloc(), 6.12.117 L1967: a pool hit returns before __alloc_vmap_area() searches the free tree, so
+    // a lower free range that fits does not matter; the same when the traced address is a later pool entry
+    // (the ones before it were taken by other users of the node)
+    @Test
+    void aPoolHitSkipsTheFreeTreeSearch() {
+        KernelState s = guided(Profile.LINUX_6_12, 2);
+        s = mapAt(s, 0, 300, block(1));
+        s = mapAt(s, 0, 100, block(4));
+        s = mapAt(s, 0, 100, block(5));
+        s = mapAt(s, 0, 100, block(6));
+        for (long a : new long[] {block(4), block(5), block(6)}) {
+            s = Vmalloc.step(s, new Call.Unmap(0, a, 100)).state();
+        }
+        s = Vmalloc.step(s, new Call.Unmap(0, block(1), 300)).state();
+        s = Vmalloc.observeFlush(s, block(1), block(7), null);
+        assertThat(s.released()).as("300 pages: no pool").containsExactly(Map.entry(page(block(1)), page(block(1)) + 300));
+        // node 0's pool of 100-page areas: 6, 5, 4 (each purged area added at the head)
+        s = mapAt(s, 0, 100, block(6));
+        s = mapAt(s, 0, 100, block(4));
+        assertThat(s.areas()).doesNotContainKey(page(block(5)));
+        assertThat(s.pools()).isEmpty();
+        assertThat(s.released()).hasSize(1);
+    }
+
     // alloc_vmap_area(): va_start >= VMALLOC_START: the first page of the window is a valid place
     @Test
     void anAreaMayStartAtVmallocStart() {
