@@ -312,4 +312,40 @@ class SpecEdgesTest {
         breaks(Rule.ALIASES_NO_STALE, s -> s.probe(block(1), true));
         ok(s -> s.probe(block(1), false));
     }
+
+    @Test
+    void theAliasesMessageCountsThePagesOfEveryStaleRange() {
+        map(block(6), 100);
+        map(block(8), 70);
+        unmap(block(6), 100);
+        unmap(block(8), 70);
+        Violation v = breaks(Rule.ALIASES_NO_STALE, Spec::aliases);
+        assertThat(v.message()).startsWith("vm_unmap_aliases() returned while 170 unmapped page(s) were never flushed, the first [0x"
+                + Long.toHexString(block(6)) + ", 0x" + Long.toHexString(block(6) + pages(100)) + ")");
+    }
+
+    // flush_tlb_kernel_range() of less than one whole page, around a block's first page, while that
+    // block waits for its flush: nothing is flushed and the block stays alive
+    @Test
+    void aFlushOfNoWholePageAtABlockStartChangesNothing() {
+        map(block(1), 10);
+        unmap(block(1), 10);
+        Spec before = spec;
+        flush(block(1) - 0x800, block(1) + 0x800);
+        flush(block(1) + 0x100, block(1) + 0x200);
+        flush(block(1) - 0x200, block(1) - 0x100);
+        assertThat(stale()).isEqualTo(Map.of(pg(block(1)), pg(block(1)) + 10));
+        breaks(Rule.MAP_NOT_STALE, s -> s.map(block(1), 1));
+        flush(block(1), block(1) + pages(10));
+        breaks(Rule.MAP_BLOCK_PAGES_FRESH, s -> s.map(block(1), 1));
+        assertThat(before.stalePages().isEmpty()).isFalse();
+    }
+
+    @Test
+    void aSpecKeepsItsConfig() {
+        assertThat(spec.config()).isSameAs(SpecRulesTest.OBSERVED);
+        map(block(1), 10);
+        unmap(block(1), 10);
+        assertThat(spec.config()).isSameAs(SpecRulesTest.OBSERVED);
+    }
 }
