@@ -185,4 +185,14 @@ class FreeTreeCheckTest {
         assertThat(a).isNotEqualTo(a.ranges());
         assertThat(of()).isEqualTo(of()).isNotEqualTo(a);
     }
+
+    @Test
+    void aChildOnTheOtherSideIsAnotherTree() {
+        FreeTree left = of(0x10000, 0x20000, 0x1000, 0x2000);
+        FreeTree right = of(0x10000, 0x20000, 0x30000, 0x31000);
+        assertThat(left.dump()).isEqualTo("(10000-20000:b:10000 (1000-2000:r:1000 . .) .)");
+        assertThat(right.dump()).isEqualTo("(10000-20000:b:10000 . (30000-31000:r:1000 . .))");
+        assertThat(left).isNotEqualTo(right);
+        assertThat(right).isNotEqualTo(left);
+    }
 }

@@ -304,4 +304,25 @@ class FreeTreeSearchTest {
         }
         assertThat(skipped).isPositive();
     }
+
+    @Test
+    void aRequestWhoseEndWrapsPastUlongMaxFindsNothing() {
+        // mm/vmalloc.c: is_within_this_va(): "Can be overflowed due to big size or alignment"
+        FreeTree t = FreeTree.boot(-1L);
+        FreeTree before = t.copy();
+        assertThat(t.alloc(2 * PAGE, PAGE, -PAGE, -1L, PAGE, false)).isEqualTo(-1L);
+        assertThat(t.alloc(PAGE, PAGE, -PAGE + 1, -1L, PAGE, false)).as("ALIGN(vstart) wraps to 0").isEqualTo(-1L);
+        assertThat(t).isEqualTo(before);
+        assertThat(t.alloc(PAGE, PAGE, -2 * PAGE, -1L, PAGE, false)).as("the last whole page below ULONG_MAX").isEqualTo(-2 * PAGE);
+    }
+
+    @Test
+    void anAreaMayEndExactlyAtVend() {
+        // mm/vmalloc.c: va_alloc(): fails only when nva_start_addr + size > vend
+        FreeTree t = FreeTree.boot(-1L);
+        assertThat(t.alloc(PAGE, PAGE, BASE, BASE + PAGE, PAGE, false)).isEqualTo(BASE);
+        assertThat(t.alloc(2 * PAGE, PAGE, BASE, BASE + 3 * PAGE, PAGE, false)).isEqualTo(BASE + PAGE);
+        assertThat(t.alloc(2 * PAGE, PAGE, BASE, BASE + 4 * PAGE, PAGE, false)).as("a page short").isEqualTo(BASE + 4 * PAGE);
+        assertThat(map(t)).isEqualTo(Map.of(1L, BASE, BASE + 3 * PAGE, -1L));
+    }
 }
