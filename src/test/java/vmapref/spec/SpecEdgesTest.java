@@ -3,9 +3,13 @@ package vmapref.spec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
+import vmapref.check.Configs;
+import vmapref.kernel.KernelConfig;
+import vmapref.kernel.Profile;
 
 /**
  * The specification at its edges: flushes that start below VMALLOC_START, end at or past
@@ -347,5 +351,18 @@ class SpecEdgesTest {
         map(block(1), 10);
         unmap(block(1), 10);
         assertThat(spec.config()).isSameAs(SpecRulesTest.OBSERVED);
+    }
+
+    // flush_tlb_kernel_range() from below VMALLOC_START on a 32-bit kernel (VMALLOC_START 0xf8000000):
+    // the window's first page is flushed whole, as on x86_64
+    @Test
+    void aFlushFromBelowVmallocStartOnA32BitKernelCoversTheWindowsFirstPage() {
+        KernelConfig k = new KernelConfig(Profile.LINUX_6_12, 12, 0xf8000000L, 0xffffe000L, 8, 1, List.of(0), List.of(0), 32);
+        spec = Spec.initial(Configs.spec(k, true));
+        map(0xf8000000L, 1);
+        unmap(0xf8000000L, 1);
+        flush(0xf7fff000L, 0xf8001000L);
+        assertThat(spec.stalePages().isEmpty()).isTrue();
+        breaks(Rule.MAP_BLOCK_PAGES_FRESH, s -> s.map(0xf8000000L, 1)); // no longer stale; its block lives on
     }
 }
