@@ -195,4 +195,19 @@ class FreeTreeCheckTest {
         assertThat(left).isNotEqualTo(right);
         assertThat(right).isNotEqualTo(left);
     }
+
+    // lib/rbtree.c: __rb_erase_augmented(), case 3 (the successor is leftmost under the right child):
+    // augment->copy(node, successor) before augment->propagate(), so that the propagation from the
+    // successor does not stop early while the ancestors still count the erased node's size
+    @Test
+    void erasingTheLargestRangeWithADeepSuccessorLowersTheAncestorsMax() {
+        FreeTree t = of(0x100000, 0x102000, 0x11c000, 0x15c000, 0x106000, 0x108000, 0x10c000, 0x113000, 0x15e000, 0x17e000,
+                0x182000, 0x18a000, 0x18c000, 0x18f000, 0x117000, 0x11b000);
+        assertThat(t.dump()).isEqualTo("(106000-108000:b:40000 (100000-102000:b:2000 . .) (11c000-15c000:r:40000"
+                + " (10c000-113000:b:7000 . (117000-11b000:r:4000 . .)) (182000-18a000:b:20000 (15e000-17e000:r:20000 . .)"
+                + " (18c000-18f000:r:3000 . .))))");
+        assertThat(t.clip(0x11c000, 0x15c000)).isTrue(); // va_clip() FL_FIT_TYPE: unlink_va_augment()
+        assertThat(t.check()).isNull();
+        assertThat(t.dump()).startsWith("(106000-108000:b:20000 ");
+    }
 }
