@@ -310,6 +310,7 @@ class FreeTreeSearchTest {
         FreeTree before = t.copy();
         assertThat(t.alloc(2 * PAGE, PAGE, -PAGE, -1L, PAGE, false)).isEqualTo(-1L);
         assertThat(t.alloc(PAGE, PAGE, -PAGE + 1, -1L, PAGE, false)).as("ALIGN(vstart) wraps to 0").isEqualTo(-1L);
+        assertThat(t.alloc(PAGE, PAGE, -PAGE, -1L, PAGE, false)).as("the end wraps to exactly 0").isEqualTo(-1L);
         assertThat(t).isEqualTo(before);
         assertThat(t.alloc(PAGE, PAGE, -2 * PAGE, -1L, PAGE, false)).as("the last whole page below ULONG_MAX").isEqualTo(-2 * PAGE);
     }
