@@ -223,6 +223,32 @@ public final class FreeTree {
         return err[0];
     }
 
+    /**
+     * For the tests of {@link #check()} only: breaks one field of the node whose range starts at
+     * {@code vaStart} ("start", "end", "max" for subtree_max_size, "red" 0 or 1, "parent" the node
+     * whose range starts at {@code value} or 0 for NULL), or with "count" the number of nodes.
+     */
+    void breakForTest(long vaStart, String field, long value) {
+        Node n = wr(slotAt(vaStart));
+        switch (field) {
+            case "start" -> n.vaStart = value;
+            case "end" -> n.vaEnd = value;
+            case "max" -> n.subtreeMax = value;
+            case "red" -> n.red = value != 0;
+            case "parent" -> n.parent = value == 0 ? NIL : slotAt(value);
+            case "count" -> count = (int) value;
+            default -> throw new IllegalArgumentException(field);
+        }
+    }
+
+    private int slotAt(long vaStart) {
+        int n = first();
+        while (vaStart(n) != vaStart) {
+            n = rbNext(n);
+        }
+        return n;
+    }
+
     private int check(int n, String[] err, int[] nodes) {
         if (n == NIL) {
             return 1;

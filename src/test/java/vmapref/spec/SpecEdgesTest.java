@@ -3,9 +3,13 @@ package vmapref.spec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
+import vmapref.check.Configs;
+import vmapref.kernel.KernelConfig;
+import vmapref.kernel.Profile;
 
 /**
  * The specification at its edges: flushes that start below VMALLOC_START, end at or past
@@ -311,5 +315,54 @@ class SpecEdgesTest {
         unmap(block(1), 100);
         breaks(Rule.ALIASES_NO_STALE, s -> s.probe(block(1), true));
         ok(s -> s.probe(block(1), false));
+    }
+
+    @Test
+    void theAliasesMessageCountsThePagesOfEveryStaleRange() {
+        map(block(6), 100);
+        map(block(8), 70);
+        unmap(block(6), 100);
+        unmap(block(8), 70);
+        Violation v = breaks(Rule.ALIASES_NO_STALE, Spec::aliases);
+        assertThat(v.message()).startsWith("vm_unmap_aliases() returned while 170 unmapped page(s) were never flushed, the first [0x"
+                + Long.toHexString(block(6)) + ", 0x" + Long.toHexString(block(6) + pages(100)) + ")");
+    }
+
+    // flush_tlb_kernel_range() of less than one whole page, around a block's first page, while that
+    // block waits for its flush: nothing is flushed and the block stays alive
+    @Test
+    void aFlushOfNoWholePageAtABlockStartChangesNothing() {
+        map(block(1), 10);
+        unmap(block(1), 10);
+        Spec before = spec;
+        flush(block(1) - 0x800, block(1) + 0x800);
+        flush(block(1) + 0x100, block(1) + 0x200);
+        flush(block(1) - 0x200, block(1) - 0x100);
+        assertThat(stale()).isEqualTo(Map.of(pg(block(1)), pg(block(1)) + 10));
+        breaks(Rule.MAP_NOT_STALE, s -> s.map(block(1), 1));
+        flush(block(1), block(1) + pages(10));
+        breaks(Rule.MAP_BLOCK_PAGES_FRESH, s -> s.map(block(1), 1));
+        assertThat(before.stalePages().isEmpty()).isFalse();
+    }
+
+    @Test
+    void aSpecKeepsItsConfig() {
+        assertThat(spec.config()).isSameAs(SpecRulesTest.OBSERVED);
+        map(block(1), 10);
+        unmap(block(1), 10);
+        assertThat(spec.config()).isSameAs(SpecRulesTest.OBSERVED);
+    }
+
+    // flush_tlb_kernel_range() from below VMALLOC_START on a 32-bit kernel (VMALLOC_START 0xf8000000):
+    // the window's first page is flushed whole, as on x86_64
+    @Test
+    void aFlushFromBelowVmallocStartOnA32BitKernelCoversTheWindowsFirstPage() {
+        KernelConfig k = new KernelConfig(Profile.LINUX_6_12, 12, 0xf8000000L, 0xffffe000L, 8, 1, List.of(0), List.of(0), 32);
+        spec = Spec.initial(Configs.spec(k, true));
+        map(0xf8000000L, 1);
+        unmap(0xf8000000L, 1);
+        flush(0xf7fff000L, 0xf8001000L);
+        assertThat(spec.stalePages().isEmpty()).isTrue();
+        breaks(Rule.MAP_BLOCK_PAGES_FRESH, s -> s.map(0xf8000000L, 1)); // no longer stale; its block lives on
     }
 }
