@@ -100,7 +100,7 @@ final class VmMapRam extends VmapBlocks {
                     + " free (vb_alloc() hands out a block's pages in order)");
         }
         VmapBlock after = vb.withFree(vb.free() - need).withLive(vb.live().plus(offset, count));
-        blocks = blocks.plus(base, after);
+        putBlockLive(after, offset); // Step.touched() lists the new live entry, as for vb_alloc()
         if (after.free() == 0) {
             freeLists = freeLists.plus(vb.cpu(), freeList(vb.cpu()).minus(Long.valueOf(base)));
         }

@@ -220,4 +220,16 @@ class ForeignCallsTest {
         assertThat(s.lazy()).containsOnlyKeys(block(4) >>> 12);
         assertThat(List.copyOf(s.lazy().values())).extracting(Va::pages).containsExactly(100L);
     }
+
+    // Step.touched() after another user's map into a block the model knows: the live entry it added is
+    // listed, as vb_alloc()'s is for the caller's own map (the incremental abstraction check reads it)
+    @ParameterizedTest
+    @EnumSource(value = Profile.class, names = {"LINUX_6_1", "LINUX_6_12"})
+    void anotherUsersMapIntoAKnownBlockListsItsLiveEntry(Profile p) {
+        boot(p);
+        foreign(new Call.Map(0, 3), block(4));
+        KernelState before = s;
+        assertThat(foreign(new Call.Map(0, 1), block(4) + 4 * 4096L)).isEqualTo(new Outcome.Mapped(block(4) + 4 * 4096L));
+        TouchedTest.assertTouchedCoversTheChange(before, last);
+    }
 }
