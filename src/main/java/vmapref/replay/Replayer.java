@@ -294,10 +294,11 @@ public final class Replayer {
 
         /**
          * One way the events so far can have interleaved: the model's state; other tasks'
-         * vm_unmap_aliases() calls that entered and have not given their areas back, by task ({@link
-         * #taskKey}; a {@link Purge} whose areas are null while it may still wait for vmap_purge_lock); and the traced program's
-         * vm_unmap_aliases() calls that flushed ({@code "by":"program"}) and have not returned, by CPU:
-         * the model ran them at that flush, since other tasks' calls in between saw their purge done.
+         * vm_unmap_aliases() calls that entered and have not given their areas back, by task
+         * ({@link #taskKey}; a {@link Purge} whose areas are null while it may still wait for
+         * vmap_purge_lock); and the traced program's vm_unmap_aliases() calls that flushed
+         * ({@code "by":"program"}) and have not returned, by CPU: the model ran them at that flush, since
+         * other tasks' calls in between saw their purge done.
          */
         static final class World {
             KernelState state;

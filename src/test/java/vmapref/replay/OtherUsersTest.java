@@ -187,13 +187,7 @@ class OtherUsersTest {
                 flush(B, "0xffffc90000001000", "drain"), OTHER + "{\"op\":\"shrink\",\"cpu\":1}", otherAliases());
         List<TraceEvent> events = new ArrayList<>();
         StringWriter out = new StringWriter();
-        try (TraceReader r = TraceReader.of("t.jsonl", new StringReader(text)); TraceWriter w = new TraceWriter(out)) {
-            w.header(r.header());
-            for (TraceEvent e = r.next(); e != null; e = r.next()) {
-                events.add(e);
-                w.event(e);
-            }
-        }
+        readAndWriteBack(text, events, out);
         assertThat(events.get(1).foreign()).isTrue();
         assertThat(((TraceEvent.Flush) events.get(2)).path()).isEqualTo("drain");
         assertThat(events.get(3)).isInstanceOf(TraceEvent.Shrink.class);
@@ -219,13 +213,7 @@ class OtherUsersTest {
                 + "\"by\":\"program\"}\n";
         List<TraceEvent> events = new ArrayList<>();
         StringWriter out = new StringWriter();
-        try (TraceReader r = TraceReader.of("t.jsonl", new StringReader(text)); TraceWriter w = new TraceWriter(out)) {
-            w.header(r.header());
-            for (TraceEvent e = r.next(); e != null; e = r.next()) {
-                events.add(e);
-                w.event(e);
-            }
-        }
+        readAndWriteBack(text, events, out);
         assertThat(events.get(0).task()).isEqualTo(77L);
         assertThat(((TraceEvent.Flush) events.get(1)).by()).isEqualTo("other");
         assertThat(events.get(1).task()).isEqualTo(77L);
@@ -238,5 +226,16 @@ class OtherUsersTest {
         assertThatThrownBy(() -> replay(header(2, "linux-6.12", 1)
                 + "\n{\"op\":\"aliases\",\"cpu\":0,\"by\":\"other\",\"task\":-3}\n"))
                 .isInstanceOf(TraceFormatException.class).hasMessageContaining(":2: bad-field-type");
+    }
+
+    /** Reads {@code text} into {@code events} and writes each event back to {@code out}. */
+    static void readAndWriteBack(String text, List<TraceEvent> events, StringWriter out) throws Exception {
+        try (TraceReader r = TraceReader.of("t.jsonl", new StringReader(text)); TraceWriter w = new TraceWriter(out)) {
+            w.header(r.header());
+            for (TraceEvent e = r.next(); e != null; e = r.next()) {
+                events.add(e);
+                w.event(e);
+            }
+        }
     }
 }
