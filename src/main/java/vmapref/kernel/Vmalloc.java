@@ -68,6 +68,14 @@ public final class Vmalloc {
         default boolean scannedBefore(long basePage) {
             return false;
         }
+
+        /**
+         * TRACE_GUIDED: whether a purge may have been decaying the pools while the call ran
+         * (decay_va_pool_node() detaches each pool meanwhile), so node_alloc() may have found them empty.
+         */
+        default boolean poolDetached() {
+            return false;
+        }
     }
 
     /** A placement the model cannot accept: the trace put an area where the kernel never would. */

@@ -208,7 +208,11 @@ abstract class VmapAreas extends Transaction {
                 }
             }
         }
-        if (node >= 0 && pages <= KernelConfig.MAX_VA_SIZE_PAGES) {
+        // decay_va_pool_node() detaches each pool while it decays it ("so no-one can access it"): a
+        // node_alloc() meanwhile finds it empty and goes to the free tree, leaving the pool as it was
+        boolean detached = start >= 0 && placement.poolDetached() && node >= 0 && pages <= KernelConfig.MAX_VA_SIZE_PAGES
+                && !pools.getOrDefault(KernelState.poolKey(node, pages), TreePVector.empty()).contains(start);
+        if (node >= 0 && pages <= KernelConfig.MAX_VA_SIZE_PAGES && !detached) {
             PVector<Long> pool = pools.get(KernelState.poolKey(node, pages));
             if (pool != null && !pool.isEmpty() && pool.get(0) % align == 0 && start != pool.get(0)) {
                 int at = start < 0 ? -1 : pool.indexOf(start);

@@ -317,9 +317,18 @@ public final class Replayer {
              */
             List<KernelState> sinceOwnCall = List.of();
 
+            /**
+             * A call passed over a node pool as a concurrent decay leaves it (detached) while no other
+             * task's vm_unmap_aliases() was under way: a purge must show before the traced program's next
+             * call returns (a drain or overflow flush, another task's purge flush, a shrinker run), or, when
+             * another task's call passed over it, that next call is the program's vm_unmap_aliases().
+             */
+            int needsPurge; // 0: no; 1: after another task's call; 2: after the program's
+
             World copy() {
                 World w = new World(state, new java.util.TreeMap<>(foreign), new java.util.TreeMap<>(own));
                 w.sinceOwnCall = sinceOwnCall;
+                w.needsPurge = needsPurge;
                 return w;
             }
 
@@ -334,7 +343,8 @@ public final class Replayer {
             }
 
             boolean same(World o) {
-                return foreign.equals(o.foreign) && own.equals(o.own) && state.equals(o.state);
+                return needsPurge == o.needsPurge && foreign.equals(o.foreign) && own.equals(o.own)
+                        && state.equals(o.state);
             }
         }
 
@@ -407,6 +417,10 @@ public final class Replayer {
             if (level == Level.EXACT) {
                 return compareFlushes(lastLine, pendingAfter, "the end of the trace");
             }
+            if (level == Level.STRUCTURE && worlds.stream().allMatch(w -> w.needsPurge != 0)) {
+                return new Divergence(lastLine, "pool-reuse", "a purge decaying the pools while an earlier call passed "
+                        + "over a node pool", "none before the trace ended");
+            }
             return null;
         }
 
@@ -471,6 +485,31 @@ public final class Replayer {
          * vmap_purge_lock: each of them has begun its purge before the call or has not, those that have
          * first (a task that entered usually gets the lock at once; the call says when it did not).
          */
+        /** The same placement, with the pools possibly detached by a concurrent decay. */
+        static Vmalloc.Placement detachedPools(Vmalloc.Placement p) {
+            return new Vmalloc.Placement() {
+                @Override
+                public long place(Va.Kind kind, long pages, long align) {
+                    return p.place(kind, pages, align);
+                }
+
+                @Override
+                public boolean mayHaveRunOut() {
+                    return p.mayHaveRunOut();
+                }
+
+                @Override
+                public boolean foreign() {
+                    return p.foreign();
+                }
+
+                @Override
+                public boolean poolDetached() {
+                    return true;
+                }
+            };
+        }
+
         /** A call with the flushes and shrinker runs traced since the previous call. */
         record CallEvent(TraceEvent e, Call call, Vmalloc.Placement placement, List<TraceEvent.Flush> window,
                 List<Integer> shrinks) {
@@ -483,7 +522,19 @@ public final class Replayer {
          */
         List<World> advance(World before, CallEvent r, Divergence[] first) {
             TraceEvent e = r.e();
+            boolean purgeShown = !r.shrinks().isEmpty() || r.window().stream().anyMatch(f -> "drain".equals(f.path())
+                    || "overflow".equals(f.path()) || "aliases".equals(f.path()) && "other".equals(f.by()));
+            if (before.needsPurge != 0 && !purgeShown && !e.foreign()
+                    && !(before.needsPurge == 1 && e instanceof TraceEvent.Aliases)) {
+                first[0] = first[0] != null ? first[0] : new Divergence(e.line(), "pool-reuse",
+                        "a purge decaying the pools while an earlier call passed over a node pool",
+                        "none before the traced program's " + e.op() + " returned");
+                return List.of();
+            }
             World w = before.copy();
+            if (purgeShown || !e.foreign()) {
+                w.needsPurge = 0;
+            }
             observeWindow(w, e, r.window(), r.shrinks());
             List<World> variants = List.of(w);
             if (e instanceof TraceEvent.Aliases a && e.foreign() && w.foreign.containsKey(taskKey(a.task(), a.cpu()))) {
@@ -495,7 +546,27 @@ public final class Replayer {
             for (World b : variants.stream().flatMap(v -> branches(v, e).stream()).toList()) {
                 World pre = b.copy();
                 Divergence d = callIn(b, e, r.call(), r.placement(), r.window());
-                if (d != null && e.foreign() && r.call() instanceof Call.Map m) {
+                if (d == null) {
+                    out.add(b);
+                    continue;
+                }
+                first[0] = first[0] == null ? d : first[0];
+                if (!(r.call() instanceof Call.Map m)) {
+                    continue;
+                }
+                // what a busy kernel allows that the call's own interleaving does not: each its own world
+                if (d.rule().equals("pool-reuse")) {
+                    // a purge was decaying the pools (detached) while it ran: another task's under way,
+                    // else one must show before the program's next call returns (World.needsPurge)
+                    World passed = pre.copy();
+                    if (callIn(passed, e, r.call(), detachedPools(r.placement()), r.window()) == null) {
+                        if (pre.foreign.isEmpty()) {
+                            passed.needsPurge = Math.max(passed.needsPurge, e.foreign() ? 1 : 2);
+                        }
+                        out.add(passed);
+                    }
+                }
+                if (e.foreign()) {
                     // another task may have moved to another CPU after it entered vm_map_ram(): its
                     // vb_alloc() and new_vmap_block() take raw_cpu_ptr(&vmap_block_queue) and
                     // node_alloc() raw_smp_processor_id() when they run
@@ -503,13 +574,10 @@ public final class Replayer {
                         World moved = pre.copy();
                         if (cpu != m.cpu() && callIn(moved, e, new Call.Map(cpu, m.count(), m.prot()), r.placement(),
                                 r.window()) == null) {
-                            b = moved;
-                            d = null;
-                            break;
+                            out.add(moved);
                         }
                     }
-                }
-                if (d != null && !e.foreign() && r.call() instanceof Call.Map && before.sinceOwnCall.size() > 1) {
+                } else if (before.sinceOwnCall.size() > 1) {
                     // its vb_alloc() walked the free list before other tasks' calls since the program's
                     // previous call added blocks to it, and its new_vmap_block() came after them
                     var known = before.sinceOwnCall.get(0).blocks();
@@ -531,15 +599,9 @@ public final class Replayer {
                     };
                     World scanned = pre.copy();
                     if (callIn(scanned, e, r.call(), early, r.window()) == null) {
-                        b = scanned;
-                        d = null;
+                        out.add(scanned);
                     }
                 }
-                if (d != null) {
-                    first[0] = first[0] == null ? d : first[0];
-                    continue;
-                }
-                out.add(b);
             }
             return out;
         }

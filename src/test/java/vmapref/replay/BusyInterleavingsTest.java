@@ -157,4 +157,30 @@ class BusyInterleavingsTest {
         assertThat(before.divergence().rule()).isEqualTo("aliases-no-stale");
         assertThat(before.divergence().line()).isEqualTo(7);
     }
+
+    /** Node 0's pool holds the 100-page area a3 after this; the free tree's lowest fit is a1. */
+    static final String A1 = B;
+    static final String[] POOLED = {map(0, 100, A1), map(0, 100, "0xffffc90000064000"), map(0, 100, "0xffffc900000c8000"),
+        unmap(0, A1, 100), flush(0, A1, "0xffffc90000064000", "program", null), aliases(0),
+        unmap(0, "0xffffc900000c8000", 100), flush(0, "0xffffc900000c8000", "0xffffc9000012c000", "program", null),
+        aliases(0)};
+
+    static String drainFlush(int cpu, String start, String end) {
+        return "{\"op\":\"flush\",\"cpu\":" + cpu + ",\"start\":\"" + start + "\",\"end\":\"" + end
+                + "\",\"path\":\"drain\",\"by\":\"other\"}";
+    }
+
+    /**
+     * mm/vmalloc.c: decay_va_pool_node() detaches each pool while it decays it ("so no-one can access
+     * it"), so a node_alloc() meanwhile finds the pool empty and takes the free tree's lowest fit: while
+     * another task's vm_unmap_aliases() is under way, or when a purge shows before the program's next
+     * call returns. With no purge anywhere near, the pool's head is the only answer.
+     */
+    @Test
+    void aMapPassesOverAPoolThatAConcurrentDecayDetached() throws Exception {
+        passes(after(POOLED, otherAliases(1, 9), map(0, 100, A1))); // another task's purge under way
+        passes(after(POOLED, map(0, 100, A1), drainFlush(1, "0xffffc90000200000", "0xffffc90000201000"), map(0, 1, NEXT)));
+        diverges("pool-reuse", 12, after(POOLED, map(0, 100, A1), map(0, 1, NEXT))); // no purge before it returned
+        diverges("pool-reuse", 11, after(POOLED, map(0, 100, A1))); // nor before the trace ended
+    }
 }
