@@ -269,89 +269,8 @@ public final class Replayer {
          */
         List<World> worlds;
 
-        /**
-         * A traced vm_unmap_aliases() the model ran at its flush: what it would have flushed had it taken
-         * vmap_purge_lock at each point since the program's previous call returned (it did at one of them),
-         * and the flushes traced for it.
-         */
-        record Begun(List<List<Effect>> effects, List<TraceEvent.Flush> flushes) {
-        }
-
-        /**
-         * Another task's vm_unmap_aliases() past vmap_purge_lock: the lazy areas its purge took, and
-         * whether its flush has completed (then purge_vmap_node() gives them back, soon after).
-         */
-        record Purge(int cpu, List<Va> taken, boolean flushed) {
-            boolean waiting() {
-                return taken == null;
-            }
-        }
-
-        /** Which open vm_unmap_aliases() an event of another task is: its task when the trace says, else its CPU. */
-        static long taskKey(Long task, int cpu) {
-            return task != null ? task : -1L - cpu;
-        }
-
-        /**
-         * One way the events so far can have interleaved: the model's state; other tasks'
-         * vm_unmap_aliases() calls that entered and have not given their areas back, by task
-         * ({@link #taskKey}; a {@link Purge} whose areas are null while it may still wait for
-         * vmap_purge_lock); and the traced program's vm_unmap_aliases() calls that flushed
-         * ({@code "by":"program"}) and have not returned, by CPU: the model ran them at that flush, since
-         * other tasks' calls in between saw their purge done.
-         */
-        static final class World {
-            KernelState state;
-            final java.util.TreeMap<Long, Purge> foreign;
-            final java.util.TreeMap<Integer, Begun> own;
-
-            World(KernelState state, java.util.TreeMap<Long, Purge> foreign, java.util.TreeMap<Integer, Begun> own) {
-                this.state = state;
-                this.foreign = foreign;
-                this.own = own;
-            }
-
-            /**
-             * The states since the traced program's previous call returned: after it, then after each
-             * other task's call (the first {@link #MAX_SINCE}).
-             */
-            List<KernelState> sinceOwnCall = List.of();
-
-            /**
-             * A call passed over a node pool as a concurrent decay leaves it (detached) while no other
-             * task's vm_unmap_aliases() was under way: a purge must show before the traced program's next
-             * call returns (a drain or overflow flush, another task's purge flush, a shrinker run), or, when
-             * another task's call passed over it, that next call is the program's vm_unmap_aliases().
-             */
-            int needsPurge; // 0: no; 1: after another task's call; 2: after the program's
-
-            World copy() {
-                World w = new World(state, new java.util.TreeMap<>(foreign), new java.util.TreeMap<>(own));
-                w.sinceOwnCall = sinceOwnCall;
-                w.needsPurge = needsPurge;
-                return w;
-            }
-
-            void called(boolean foreign) {
-                if (!foreign) {
-                    sinceOwnCall = List.of(state);
-                } else if (sinceOwnCall.size() < MAX_SINCE) {
-                    List<KernelState> l = new ArrayList<>(sinceOwnCall);
-                    l.add(state);
-                    sinceOwnCall = l;
-                }
-            }
-
-            boolean same(World o) {
-                return needsPurge == o.needsPurge && foreign.equals(o.foreign) && own.equals(o.own)
-                        && state.equals(o.state);
-            }
-        }
-
         /** At most this many interleavings are followed; the ones the model prefers are kept. */
         static final int MAX_WORLDS = 32;
-        /** The points since the traced program's previous call where its vm_unmap_aliases() may have begun. */
-        static final int MAX_SINCE = 64;
         /** exact: flushes the model did after the previous call returned. */
         List<Effect.Flush> pendingAfter = List.of();
 
@@ -537,8 +456,8 @@ public final class Replayer {
             }
             observeWindow(w, e, r.window(), r.shrinks());
             List<World> variants = List.of(w);
-            if (e instanceof TraceEvent.Aliases a && e.foreign() && w.foreign.containsKey(taskKey(a.task(), a.cpu()))) {
-                closeForeignAliases(w, taskKey(a.task(), a.cpu())); // a task's calls come one after another
+            if (e instanceof TraceEvent.Aliases a && e.foreign() && w.foreign.containsKey(World.taskKey(a.task(), a.cpu()))) {
+                closeForeignAliases(w, World.taskKey(a.task(), a.cpu())); // a task's calls come one after another
             } else if (e instanceof TraceEvent.Aliases && !e.foreign()) {
                 variants = lockedOut(w);
             }
@@ -666,7 +585,7 @@ public final class Replayer {
         /** The call in one interleaving; null when the model accepts it there (and {@code w} is then after it). */
         Divergence callIn(World w, TraceEvent e, Call call, Vmalloc.Placement placement, List<TraceEvent.Flush> window) {
             if (e instanceof TraceEvent.Aliases a && !e.foreign()) {
-                Begun own = w.own.remove(a.cpu());
+                World.Begun own = w.own.remove(a.cpu());
                 if (own != null) { // the model ran it at its flush (observeWindow)
                     w.called(false);
                     Divergence first = null;
@@ -682,7 +601,7 @@ public final class Replayer {
             }
             if (e instanceof TraceEvent.Aliases a && e.foreign() && Vmalloc.beginForeignAliases(w.state, (Call.Aliases) call) != null) {
                 // entered; it walks and purges once it holds vmap_purge_lock
-                w.foreign.put(taskKey(a.task(), a.cpu()), new Purge(a.cpu(), null, false));
+                w.foreign.put(World.taskKey(a.task(), a.cpu()), new World.Purge(a.cpu(), null, false));
                 return null;
             }
             Vmalloc.Step step;
@@ -705,11 +624,11 @@ public final class Replayer {
          * purge (Vmalloc.beginForeignAliases), taking the lazy areas.
          */
         void beginForeignAliases(World w, long task) {
-            Purge p = w.foreign.get(task);
+            World.Purge p = w.foreign.get(task);
             if (p.waiting()) {
                 Vmalloc.Begun begun = Vmalloc.beginForeignAliases(w.state, new Call.Aliases(p.cpu()));
                 w.state = begun.state();
-                w.foreign.put(task, new Purge(p.cpu(), begun.taken(), false));
+                w.foreign.put(task, new World.Purge(p.cpu(), begun.taken(), false));
             }
         }
 
@@ -726,8 +645,8 @@ public final class Replayer {
         /** Its flush completed: the areas go back at some point before the next call, or after it. */
         void flushedForeignAliases(World w, long task) {
             beginForeignAliases(w, task);
-            Purge p = w.foreign.get(task);
-            w.foreign.put(task, new Purge(p.cpu(), p.taken(), true));
+            World.Purge p = w.foreign.get(task);
+            w.foreign.put(task, new World.Purge(p.cpu(), p.taken(), true));
         }
 
         /**
@@ -758,9 +677,9 @@ public final class Replayer {
                     boolean aliases = "aliases".equals(f.path()) && f.cpu() != null;
                     if (aliases && f.byProgram()) {
                         ownFlush(w, f);
-                    } else if (aliases && w.foreign.containsKey(taskKey(f.task(), f.cpu()))
-                            && !w.foreign.get(taskKey(f.task(), f.cpu())).flushed()) {
-                        flushedForeignAliases(w, taskKey(f.task(), f.cpu()));
+                    } else if (aliases && w.foreign.containsKey(World.taskKey(f.task(), f.cpu()))
+                            && !w.foreign.get(World.taskKey(f.task(), f.cpu())).flushed()) {
+                        flushedForeignAliases(w, World.taskKey(f.task(), f.cpu()));
                     } else {
                         w.state = Vmalloc.observeFlush(w.state, f.start(), f.end(), f.note(), f.path());
                     }
@@ -774,7 +693,7 @@ public final class Replayer {
          * one it ran.
          */
         void ownFlush(World w, TraceEvent.Flush f) {
-            Begun begun = w.own.get(f.cpu());
+            World.Begun begun = w.own.get(f.cpu());
             if (begun == null) {
                 // its purge took the lazy list at some point after the program's previous call returned:
                 // what was lazy then, and of what other tasks freed since, what this flush covers
@@ -790,11 +709,11 @@ public final class Replayer {
                     effects.add(Vmalloc.step(then, new Call.Aliases(f.cpu())).effects());
                 }
                 effects.add(step.effects());
-                begun = new Begun(effects, List.of());
+                begun = new World.Begun(effects, List.of());
             }
             List<TraceEvent.Flush> flushes = new ArrayList<>(begun.flushes());
             flushes.add(f);
-            w.own.put(f.cpu(), new Begun(begun.effects(), List.copyOf(flushes)));
+            w.own.put(f.cpu(), new World.Begun(begun.effects(), List.copyOf(flushes)));
         }
 
         /**
