@@ -400,12 +400,11 @@ public final class Replayer {
         }
 
         /**
-         * The interleavings of a call with the other tasks' vm_unmap_aliases() calls still waiting for
-         * vmap_purge_lock: each of them has begun its purge before the call or has not, those that have
-         * first (a task that entered usually gets the lock at once; the call says when it did not).
+         * The same placement as {@code p}, but for what a busy kernel allows besides: pools a concurrent
+         * decay had detached ({@code poolDetached}), and a free-list walk that came before the blocks
+         * {@code scannedBefore} accepts.
          */
-        /** The same placement, with the pools possibly detached by a concurrent decay. */
-        static Vmalloc.Placement detachedPools(Vmalloc.Placement p) {
+        static Vmalloc.Placement busy(Vmalloc.Placement p, boolean poolDetached, java.util.function.LongPredicate scannedBefore) {
             return new Vmalloc.Placement() {
                 @Override
                 public long place(Va.Kind kind, long pages, long align) {
@@ -424,7 +423,12 @@ public final class Replayer {
 
                 @Override
                 public boolean poolDetached() {
-                    return true;
+                    return poolDetached;
+                }
+
+                @Override
+                public boolean scannedBefore(long basePage) {
+                    return scannedBefore.test(basePage);
                 }
             };
         }
@@ -432,6 +436,11 @@ public final class Replayer {
         /** A call with the flushes and shrinker runs traced since the previous call. */
         record CallEvent(TraceEvent e, Call call, Vmalloc.Placement placement, List<TraceEvent.Flush> window,
                 List<Integer> shrinks) {
+            /** A purge shows among them: a drain or overflow flush, another task's purge flush, a shrinker run. */
+            boolean showsPurge() {
+                return !shrinks.isEmpty() || window.stream().anyMatch(f -> "drain".equals(f.path())
+                        || "overflow".equals(f.path()) || "aliases".equals(f.path()) && "other".equals(f.by()));
+            }
         }
 
         /**
@@ -441,8 +450,7 @@ public final class Replayer {
          */
         List<World> advance(World before, CallEvent r, Divergence[] first) {
             TraceEvent e = r.e();
-            boolean purgeShown = !r.shrinks().isEmpty() || r.window().stream().anyMatch(f -> "drain".equals(f.path())
-                    || "overflow".equals(f.path()) || "aliases".equals(f.path()) && "other".equals(f.by()));
+            boolean purgeShown = r.showsPurge();
             if (before.needsPurge != 0 && !purgeShown && !e.foreign()
                     && !(before.needsPurge == 1 && e instanceof TraceEvent.Aliases)) {
                 first[0] = first[0] != null ? first[0] : new Divergence(e.line(), "pool-reuse",
@@ -478,7 +486,7 @@ public final class Replayer {
                     // a purge was decaying the pools (detached) while it ran: another task's under way,
                     // else one must show before the program's next call returns (World.needsPurge)
                     World passed = pre.copy();
-                    if (callIn(passed, e, r.call(), detachedPools(r.placement()), r.window()) == null) {
+                    if (callIn(passed, e, r.call(), busy(r.placement(), true, base -> false), r.window()) == null) {
                         if (pre.foreign.isEmpty()) {
                             passed.needsPurge = Math.max(passed.needsPurge, e.foreign() ? 1 : 2);
                         }
@@ -500,24 +508,9 @@ public final class Replayer {
                     // its vb_alloc() walked the free list before other tasks' calls since the program's
                     // previous call added blocks to it, and its new_vmap_block() came after them
                     var known = before.sinceOwnCall.get(0).blocks();
-                    Vmalloc.Placement early = new Vmalloc.Placement() {
-                        @Override
-                        public long place(Va.Kind kind, long pages, long align) {
-                            return r.placement().place(kind, pages, align);
-                        }
-
-                        @Override
-                        public boolean mayHaveRunOut() {
-                            return r.placement().mayHaveRunOut();
-                        }
-
-                        @Override
-                        public boolean scannedBefore(long basePage) {
-                            return !known.containsKey(basePage);
-                        }
-                    };
                     World scanned = pre.copy();
-                    if (callIn(scanned, e, r.call(), early, r.window()) == null) {
+                    if (callIn(scanned, e, r.call(), busy(r.placement(), false, base -> !known.containsKey(base)),
+                            r.window()) == null) {
                         out.add(scanned);
                     }
                 }
@@ -550,6 +543,12 @@ public final class Replayer {
             return out;
         }
 
+        /**
+         * The interleavings of a call with the other tasks' vm_unmap_aliases() calls still waiting for
+         * vmap_purge_lock, or flushed and not yet done: each has moved on before the call or has not,
+         * those that have first (a task that entered usually gets the lock at once; the call says when
+         * it did not).
+         */
         List<World> branches(World w, TraceEvent e) {
             if (e instanceof TraceEvent.Aliases && !e.foreign()) {
                 return List.of(w); // it holds vmap_purge_lock: no other purge begins or ends meanwhile
@@ -588,18 +587,20 @@ public final class Replayer {
                 World.Begun own = w.own.remove(a.cpu());
                 if (own != null) { // the model ran it at its flush (observeWindow)
                     w.called(false);
+                    // it took the lock at one of the points: the flushes must cover what it did there
                     Divergence first = null;
-                    for (List<Effect> effects : own.effects()) {
-                        Divergence d = flushCovers(e.line(), effects, own.flushes());
+                    for (KernelState then : own.points()) {
+                        Divergence d = flushCovers(e.line(), Vmalloc.step(then, call).effects(), own.flushes());
                         if (d == null) {
                             return null;
                         }
                         first = first == null ? d : first;
                     }
-                    return first;
+                    Divergence d = flushCovers(e.line(), own.atFlush(), own.flushes());
+                    return d == null ? null : first == null ? d : first;
                 }
             }
-            if (e instanceof TraceEvent.Aliases a && e.foreign() && Vmalloc.beginForeignAliases(w.state, (Call.Aliases) call) != null) {
+            if (e instanceof TraceEvent.Aliases a && e.foreign() && cfg.isOnline(a.cpu())) {
                 // entered; it walks and purges once it holds vmap_purge_lock
                 w.foreign.put(World.taskKey(a.task(), a.cpu()), new World.Purge(a.cpu(), null, false));
                 return null;
@@ -675,10 +676,10 @@ public final class Replayer {
                 if (i < window.size() && i != own) {
                     TraceEvent.Flush f = window.get(i);
                     boolean aliases = "aliases".equals(f.path()) && f.cpu() != null;
+                    World.Purge open = aliases ? w.foreign.get(World.taskKey(f.task(), f.cpu())) : null;
                     if (aliases && f.byProgram()) {
                         ownFlush(w, f);
-                    } else if (aliases && w.foreign.containsKey(World.taskKey(f.task(), f.cpu()))
-                            && !w.foreign.get(World.taskKey(f.task(), f.cpu())).flushed()) {
+                    } else if (open != null && !open.flushed()) {
                         flushedForeignAliases(w, World.taskKey(f.task(), f.cpu()));
                     } else {
                         w.state = Vmalloc.observeFlush(w.state, f.start(), f.end(), f.note(), f.path());
@@ -704,16 +705,9 @@ public final class Replayer {
                                 || Long.compareUnsigned(w.state.addr(va.start()), f.start()) >= 0
                                 && Long.compareUnsigned(w.state.addr(va.end()), f.end()) <= 0);
                 w.state = step.state();
-                List<List<Effect>> effects = new ArrayList<>();
-                for (KernelState then : w.sinceOwnCall) {
-                    effects.add(Vmalloc.step(then, new Call.Aliases(f.cpu())).effects());
-                }
-                effects.add(step.effects());
-                begun = new World.Begun(effects, List.of());
+                begun = new World.Begun(w.sinceOwnCall, step.effects(), List.of());
             }
-            List<TraceEvent.Flush> flushes = new ArrayList<>(begun.flushes());
-            flushes.add(f);
-            w.own.put(f.cpu(), new World.Begun(begun.effects(), List.copyOf(flushes)));
+            w.own.put(f.cpu(), begun.with(f));
         }
 
         /**

@@ -21,11 +21,16 @@ final class World {
     static final int MAX_SINCE = 64;
 
     /**
-     * A traced vm_unmap_aliases() the model ran at its flush: what it would have flushed had it taken
-     * vmap_purge_lock at each point since the program's previous call returned (it did at one of them),
-     * and the flushes traced for it.
+     * A traced vm_unmap_aliases() the model ran at its flush: the states at each point since the
+     * program's previous call returned where it may have taken vmap_purge_lock, what it flushed as run
+     * at the flush, and the flushes traced for it.
      */
-    record Begun(List<List<Effect>> effects, List<TraceEvent.Flush> flushes) {
+    record Begun(List<KernelState> points, List<Effect> atFlush, List<TraceEvent.Flush> flushes) {
+        Begun with(TraceEvent.Flush f) {
+            List<TraceEvent.Flush> more = new ArrayList<>(flushes);
+            more.add(f);
+            return new Begun(points, atFlush, List.copyOf(more));
+        }
     }
 
     /**
