@@ -296,6 +296,31 @@ public final class Vmalloc {
         return tx.freeze();
     }
 
+    /**
+     * TRACE_GUIDED: a vm_map_ram() whose event comes later took {@code pages} pages at {@code addr} (its
+     * block's next free pages) before the calls logged in between: its vb_alloc() ran first, and the
+     * trace logs a call when it returns. Null when {@code addr} is not where its block's free pages begin.
+     */
+    public static KernelState takeEarlier(KernelState s, long addr, int pages) {
+        VmMapRam tx = new VmMapRam(s, null);
+        return tx.takeEarlier(addr >>> s.cfg().pageShift(), pages) ? tx.freeze() : null;
+    }
+
+    /** As {@link #takeEarlier}, for a call that made a new block: {@code s} has its pages at {@code addr} mapped. */
+    public static KernelState markEarlier(KernelState s, long addr, int pages) {
+        VmMapRam tx = new VmMapRam(s, null);
+        return tx.markEarlier(addr >>> s.cfg().pageShift(), pages) ? tx.freeze() : null;
+    }
+
+    /**
+     * The event of the call {@link #takeEarlier} took pages for, mapping {@code count} pages at
+     * {@code addr}: the pages are its mapping now. Null when no pages were taken there for such a call.
+     */
+    public static KernelState claimEarlier(KernelState s, long addr, long count) {
+        VmMapRam tx = new VmMapRam(s, null);
+        return tx.claimEarlier(addr >>> s.cfg().pageShift(), count) ? tx.freeze() : null;
+    }
+
     /** An area some other kernel user holds (a trace's busy line): it stays busy. */
     public static KernelState reserve(KernelState s, long startAddr, long endAddr) {
         KernelConfig cfg = s.cfg();

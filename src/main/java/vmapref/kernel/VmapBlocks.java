@@ -37,6 +37,54 @@ abstract class VmapBlocks extends VmapAreas {
         return newVmapBlock(order, cpu, count);
     }
 
+    /**
+     * TRACE_GUIDED: vb_alloc() of a call whose event comes later took {@code pages} at {@code page}, its block's
+     * next free pages, before calls logged in between did (the kernel bumps vb->free when the call runs; the trace
+     * logs the call when it returns). The pages stay marked as that call's ({@code -pages}) until its event comes
+     * ({@link #claimEarlier}). False when {@code page} is not where its block's free pages begin.
+     */
+    boolean takeEarlier(long page, int pages) {
+        long base = page - Math.floorMod(page, (long) bits);
+        VmapBlock vb = blocks.get(base);
+        if (vb == null || page - base != bits - vb.free() || vb.free() < pages) {
+            return false;
+        }
+        int off = (int) (page - base);
+        VmapBlock after = vb.withFree(vb.free() - pages).withLive(vb.live().plus(off, (long) -pages));
+        putBlockLive(after, off);
+        PVector<Long> list = freeList(vb.cpu());
+        if (after.free() == 0 && list.contains(base)) {
+            freeLists = freeLists.plus(vb.cpu(), list.minus(list.indexOf(base)));
+        }
+        return true;
+    }
+
+    /** As {@link #takeEarlier} for a call that made the block: its first {@code pages}, mapped just now, are its. */
+    boolean markEarlier(long page, int pages) {
+        long base = page - Math.floorMod(page, (long) bits);
+        VmapBlock vb = blocks.get(base);
+        int off = (int) (page - base);
+        Long held = vb == null ? null : vb.live().get(off);
+        if (held == null || held != pages) {
+            return false;
+        }
+        putBlockLive(vb.withLive(vb.live().plus(off, (long) -pages)), off);
+        return true;
+    }
+
+    /** The event of a call {@link #takeEarlier} took pages for: its mapping of {@code count} pages is made. */
+    boolean claimEarlier(long page, long count) {
+        long base = page - Math.floorMod(page, (long) bits);
+        VmapBlock vb = blocks.get(base);
+        int off = (int) (page - base);
+        Long held = vb == null ? null : vb.live().get(off);
+        if (held == null || held != -(1L << KernelConfig.getOrder(count))) {
+            return false;
+        }
+        putBlockLive(vb.withLive(vb.live().plus(off, count)), off);
+        return true;
+    }
+
     /** mm/vmalloc.c: new_vmap_block(): a block-aligned area whose first 2^order pages go to the caller. */
     long newVmapBlock(int order, int cpu, long count) {
         Va va = allocVmapArea(bits, bits, Va.Kind.BLOCK, cpu, 0);

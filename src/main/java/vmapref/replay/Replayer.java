@@ -250,7 +250,7 @@ public final class Replayer {
     }
 
     /** One replay in progress. */
-    private static final class Run {
+    static final class Run {
         final String name;
         final KernelConfig cfg;
         final Level level;
@@ -335,6 +335,11 @@ public final class Replayer {
         Divergence finish(int lastLine) {
             if (level == Level.EXACT) {
                 return compareFlushes(lastLine, pendingAfter, "the end of the trace");
+            }
+            if (level == Level.STRUCTURE && worlds.stream().allMatch(w -> !w.early.isEmpty())) {
+                World.Early x = worlds.get(0).early.get(0);
+                return new Divergence(x.line(), "block-offset", "the call that took the pages before it",
+                        "no vm_map_ram() returned 0x" + Long.toHexString(x.addr()) + " before the trace ended");
             }
             if (level == Level.STRUCTURE && worlds.stream().allMatch(w -> w.needsPurge != 0)) {
                 return new Divergence(lastLine, "pool-reuse", "a purge decaying the pools while an earlier call passed "
@@ -458,6 +463,15 @@ public final class Replayer {
                         "none before the traced program's " + e.op() + " returned");
                 return List.of();
             }
+            for (World.Early x : before.early) {
+                if (e.line() - x.line() > World.EARLY_LINES) {
+                    first[0] = first[0] != null ? first[0] : new Divergence(x.line(), "block-offset",
+                            "the call that took the pages before it within " + World.EARLY_LINES + " lines",
+                            "no vm_map_ram() returned 0x" + Long.toHexString(x.addr()) + " by line " + e.line());
+                    return List.of();
+                }
+            }
+            List<World> early = earlyOwnAliases(before, r);
             World w = before.copy();
             if (purgeShown || !e.foreign()) {
                 w.needsPurge = 0;
@@ -474,7 +488,7 @@ public final class Replayer {
                 World pre = b.copy();
                 Divergence d = callIn(b, e, r.call(), r.placement(), r.window());
                 if (d == null) {
-                    out.add(b);
+                    out.add(b.passed(before, r));
                     continue;
                 }
                 first[0] = first[0] == null ? d : first[0];
@@ -482,6 +496,13 @@ public final class Replayer {
                     continue;
                 }
                 // what a busy kernel allows that the call's own interleaving does not: each its own world
+                if (m.count() > 0 && e instanceof TraceEvent.Map tm && tm.ret() != null) {
+                    for (World took : tookEarlier(pre, tm, d.rule())) {
+                        if (callIn(took, e, r.call(), r.placement(), r.window()) == null) {
+                            out.add(took.passed(before, r));
+                        }
+                    }
+                }
                 if (d.rule().equals("pool-reuse")) {
                     // a purge was decaying the pools (detached) while it ran: another task's under way,
                     // else one must show before the program's next call returns (World.needsPurge)
@@ -490,7 +511,7 @@ public final class Replayer {
                         if (pre.foreign.isEmpty()) {
                             passed.needsPurge = Math.max(passed.needsPurge, e.foreign() ? 1 : 2);
                         }
-                        out.add(passed);
+                        out.add(passed.passed(before, r));
                     }
                 }
                 if (e.foreign()) {
@@ -501,7 +522,7 @@ public final class Replayer {
                         World moved = pre.copy();
                         if (cpu != m.cpu() && callIn(moved, e, new Call.Map(cpu, m.count(), m.prot()), r.placement(),
                                 r.window()) == null) {
-                            out.add(moved);
+                            out.add(moved.passed(before, r));
                         }
                     }
                 } else if (before.sinceOwnCall.size() > 1) {
@@ -511,11 +532,189 @@ public final class Replayer {
                     World scanned = pre.copy();
                     if (callIn(scanned, e, r.call(), busy(r.placement(), false, base -> !known.containsKey(base)),
                             r.window()) == null) {
-                        out.add(scanned);
+                        out.add(scanned.passed(before, r));
                     }
                 }
             }
+            out.addAll(early);
+            if (out.isEmpty() && !e.foreign() && r.call() instanceof Call.Map) {
+                out.addAll(earlyOwnMap(before, r));
+            }
             return out;
+        }
+
+        /**
+         * A map the model cannot place as the trace says, explained by another vm_map_ram() still running
+         * whose vb_alloc() came first (a call is logged when it returns): it took, as a power of two of
+         * pages, the block's next free pages below the returned address; or it made the block whose pages
+         * follow (new_vmap_block() on this CPU); or it took the next free pages of the first block on this
+         * CPU's free list that would have served this call, so this one went on to a new block. Its event
+         * must come later ({@link World#early}). The worlds where one did.
+         */
+        List<World> tookEarlier(World pre, TraceEvent.Map e, String rule) {
+            long told = e.ret() >>> cfg.pageShift();
+            int bits = cfg.blockPages();
+            int max = cfg.vmapMaxAlloc();
+            long base = told - Math.floorMod(told, (long) bits);
+            VmapBlock vb = pre.state.blocks().get(base);
+            List<World> out = new ArrayList<>();
+            if (vb != null) { // below the returned address in its block
+                long next = vb.base() + bits - vb.free();
+                long gap = told - next;
+                if (gap > 0 && gap <= max && Long.bitCount(gap) == 1) {
+                    early(pre, Vmalloc.takeEarlier(pre.state, pre.state.addr(next), (int) gap), next, gap, e, out);
+                }
+                return out;
+            }
+            long first = told - base;
+            if (rule.equals("area-lowest-fit")) {
+                // it made a new block in the lowest free range that fits, below this call's area
+                for (Map.Entry<Long, Long> r : pre.state.released().entrySet()) {
+                    long at = r.getKey() + Math.floorMod(-r.getKey(), (long) bits);
+                    if (r.getKey() >= told || at + bits > r.getValue()) {
+                        continue;
+                    }
+                    for (int cpu : cfg.onlineCpus()) {
+                        for (int g = 1; g <= max; g <<= 1) {
+                            madeBlock(pre, at, g, cpu, e, out);
+                        }
+                    }
+                    break;
+                }
+                return out;
+            }
+            if (first > 0) { // it made the block
+                if (first <= max && Long.bitCount(first) == 1) {
+                    madeBlock(pre, base, (int) first, e.cpu(), e, out);
+                }
+                return out;
+            }
+            // a new block: the block that would have served it had lost its free pages meanwhile
+            int need = 1 << KernelConfig.getOrder(e.count());
+            for (Long b : pre.state.freeLists().getOrDefault(e.cpu(), org.pcollections.TreePVector.empty())) {
+                VmapBlock on = pre.state.blocks().get(b);
+                if (on.free() >= need) {
+                    long next = on.base() + bits - on.free();
+                    for (int g = 1; g <= Math.min(on.free(), max); g <<= 1) {
+                        if (on.free() - g < need) {
+                            early(pre, Vmalloc.takeEarlier(pre.state, pre.state.addr(next), g), next, g, e, out);
+                        }
+                    }
+                    break;
+                }
+            }
+            return out;
+        }
+
+        /** The world {@code pre} where a call on {@code cpu} made the block at {@code base}, taking its first pages. */
+        private void madeBlock(World pre, long base, int pages, int cpu, TraceEvent e, List<World> out) {
+            Vmalloc.Placement at = new Vmalloc.Placement() {
+                @Override
+                public long place(Va.Kind kind, long n, long align) {
+                    return base;
+                }
+
+                @Override
+                public boolean mayHaveRunOut() {
+                    return false;
+                }
+
+                @Override
+                public boolean foreign() {
+                    return true;
+                }
+            };
+            try {
+                Vmalloc.Step made = Vmalloc.stepForeign(pre.state, new Call.Map(cpu, pages), at);
+                long at0 = pre.state.addr(base);
+                if (made.outcome() instanceof Outcome.Mapped mm && mm.addr() == at0) {
+                    early(pre, Vmalloc.markEarlier(made.state(), at0, pages), base, pages, e, out);
+                }
+            } catch (Vmalloc.PlacementRejected r) {
+                // not where the kernel could have made it
+            }
+        }
+
+        /** The world {@code pre} with {@code took} (null: impossible), owing the event of a call at {@code page}. */
+        private static void early(World pre, KernelState took, long page, long pages, TraceEvent e, List<World> out) {
+            if (took != null) {
+                World w = pre.copy();
+                w.state = took;
+                List<World.Early> l = new ArrayList<>(w.early);
+                l.add(new World.Early(took.addr(page), (int) pages, e.line()));
+                w.early = List.copyOf(l);
+                out.add(w);
+            }
+        }
+
+        /**
+         * The traced program's vm_unmap_aliases() whose first flush is among this call's: it entered when
+         * the program's previous call returned and may have taken vmap_purge_lock before any of the other
+         * tasks' calls since, so its walk saw their blocks as they were then (a block they emptied later
+         * is purged by the next one). Each such point is its own interleaving: the call there, then the
+         * other tasks' calls again, then this one. Empty when there is no such flush.
+         */
+        List<World> earlyOwnAliases(World before, CallEvent r) {
+            Integer cpu = null;
+            for (TraceEvent.Flush f : r.window()) {
+                if (cpu == null && f.byProgram() && "aliases".equals(f.path()) && f.cpu() != null
+                        && !before.own.containsKey(f.cpu())) {
+                    cpu = f.cpu();
+                }
+            }
+            List<World> out = new ArrayList<>();
+            Divergence[] ignored = {null};
+            for (int i = 0; cpu != null && i < before.points.size(); i++) {
+                World w = before.points.get(i).before().copy();
+                Vmalloc.Step step = Vmalloc.stepAliasesTaking(w.state, new Call.Aliases(cpu), va -> true);
+                w.state = step.state();
+                w.own.put(cpu, new World.Begun(List.of(), step.effects(), List.of()));
+                for (World v : again(w, before.points, i)) {
+                    out.addAll(advance(v, r, ignored));
+                }
+            }
+            return out;
+        }
+
+        /**
+         * The traced program's map {@code r} that no interleaving accepts where its event stands: its
+         * vb_alloc() (or its area's allocation) ran when the call began, right after the program's
+         * previous call returned, and other tasks' calls logged since ran after it (a call is logged when
+         * it returns; filling page tables takes time). The worlds where it ran before the other tasks' call
+         * at each point since, with those calls again after it and this call's flushes.
+         */
+        List<World> earlyOwnMap(World before, CallEvent r) {
+            List<World> out = new ArrayList<>();
+            for (int i = 0; i < before.points.size(); i++) {
+                World w = before.points.get(i).before().copy();
+                if (callIn(w, r.e(), r.call(), r.placement(), List.of()) != null) {
+                    continue;
+                }
+                for (World v : again(w, before.points, i)) {
+                    observeWindow(v, r.e(), r.window(), r.shrinks());
+                    v.called(false);
+                    out.add(v);
+                }
+            }
+            return out;
+        }
+
+        /** {@code w} with the other tasks' calls at {@code points} from {@code from} on again. */
+        List<World> again(World w, List<World.Point> points, int from) {
+            Divergence[] ignored = {null};
+            List<World> ws = List.of(w);
+            for (int j = from; j < points.size() && !ws.isEmpty(); j++) {
+                List<World> next = new ArrayList<>();
+                for (World v : ws) {
+                    for (World b : advance(v, points.get(j).call(), ignored)) {
+                        if (next.size() < MAX_WORLDS && next.stream().noneMatch(b::same)) {
+                            next.add(b);
+                        }
+                    }
+                }
+                ws = next;
+            }
+            return ws;
         }
 
         /**
@@ -583,6 +782,19 @@ public final class Replayer {
 
         /** The call in one interleaving; null when the model accepts it there (and {@code w} is then after it). */
         Divergence callIn(World w, TraceEvent e, Call call, Vmalloc.Placement placement, List<TraceEvent.Flush> window) {
+            if (e instanceof TraceEvent.Map m && m.ret() != null && !w.early.isEmpty()) {
+                for (World.Early x : w.early) {
+                    KernelState claimed = x.addr() == m.ret() ? Vmalloc.claimEarlier(w.state, m.ret(), m.count()) : null;
+                    if (claimed != null) { // its vb_alloc() ran before the calls logged since that line
+                        List<World.Early> left = new ArrayList<>(w.early);
+                        left.remove(x);
+                        w.early = List.copyOf(left);
+                        w.state = claimed;
+                        w.called(e.foreign());
+                        return null;
+                    }
+                }
+            }
             if (e instanceof TraceEvent.Aliases a && !e.foreign()) {
                 World.Begun own = w.own.remove(a.cpu());
                 if (own != null) { // the model ran it at its flush (observeWindow)
@@ -671,7 +883,13 @@ public final class Replayer {
             int shrink = 0;
             for (int i = 0; i <= window.size(); i++) {
                 for (; shrink < shrinks.size() && shrinks.get(shrink) == i; shrink++) {
-                    w.state = Vmalloc.observeShrink(w.state); // vmap_node_shrink_scan()
+                    // vmap_node_shrink_scan() takes vmap_purge_lock: a purge that flushed has given its areas back
+                    for (Long task : List.copyOf(w.foreign.keySet())) {
+                        if (w.foreign.get(task).flushed()) {
+                            closeForeignAliases(w, task);
+                        }
+                    }
+                    w.state = Vmalloc.observeShrink(w.state);
                 }
                 if (i < window.size() && i != own) {
                     TraceEvent.Flush f = window.get(i);

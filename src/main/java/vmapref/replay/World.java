@@ -17,8 +17,8 @@ import vmapref.trace.TraceEvent;
  * tasks' calls in between saw their purge done.
  */
 final class World {
-    /** The points since the traced program's previous call where its vm_unmap_aliases() may have begun. */
-    static final int MAX_SINCE = 64;
+    /** The points since the traced program's previous call where its next call may have taken effect. */
+    static final int MAX_SINCE = 256;
 
     /**
      * A traced vm_unmap_aliases() the model ran at its flush: the states at each point since the
@@ -72,9 +72,34 @@ final class World {
      */
     int needsPurge; // 0: no; 1: after another task's call; 2: after the program's
 
+    /**
+     * Another task's call since the traced program's previous call returned, with the interleaving just
+     * before it: a point where the program's next call may have taken effect (its vm_unmap_aliases()
+     * taken vmap_purge_lock, its vm_map_ram() run vb_alloc()), though it is logged after that call.
+     */
+    record Point(World before, Replayer.Run.CallEvent call) {
+    }
+
+    /**
+     * Pages a vm_map_ram() whose event has not come yet took before calls logged earlier did (its
+     * vb_alloc() ran first; the trace logs a call when it returns): where, how many, and the line that
+     * showed them taken. Its event must come within {@link #EARLY_LINES} lines.
+     */
+    record Early(long addr, int pages, int line) {
+    }
+
+    static final int EARLY_LINES = 256;
+
+    List<Early> early = List.of();
+
+    /** The points since the traced program's previous call (the first {@link #MAX_SINCE}). */
+    List<Point> points = List.of();
+
     World copy() {
         World w = new World(state, new java.util.TreeMap<>(foreign), new java.util.TreeMap<>(own));
         w.sinceOwnCall = sinceOwnCall;
+        w.points = points;
+        w.early = early;
         w.needsPurge = needsPurge;
         return w;
     }
@@ -82,6 +107,7 @@ final class World {
     void called(boolean foreign) {
         if (!foreign) {
             sinceOwnCall = List.of(state);
+            points = List.of();
         } else if (sinceOwnCall.size() < MAX_SINCE) {
             List<KernelState> l = new ArrayList<>(sinceOwnCall);
             l.add(state);
@@ -89,8 +115,18 @@ final class World {
         }
     }
 
+    /** After another task's {@code call}: {@code before} (the interleaving before it) and the call become a point. */
+    World passed(World before, Replayer.Run.CallEvent call) {
+        if (call.e().foreign() && before.points.size() < MAX_SINCE) {
+            List<Point> l = new ArrayList<>(before.points);
+            l.add(new Point(before, call));
+            points = l;
+        }
+        return this;
+    }
+
     boolean same(World o) {
-        return needsPurge == o.needsPurge && foreign.equals(o.foreign) && own.equals(o.own)
+        return needsPurge == o.needsPurge && early.equals(o.early) && foreign.equals(o.foreign) && own.equals(o.own)
                 && state.equals(o.state);
     }
 }

@@ -183,4 +183,42 @@ class BusyInterleavingsTest {
         diverges("pool-reuse", 12, after(POOLED, map(0, 100, A1), map(0, 1, NEXT))); // no purge before it returned
         diverges("pool-reuse", 11, after(POOLED, map(0, 100, A1))); // nor before the trace ended
     }
+
+    /**
+     * mm/vmalloc.c: vb_alloc() bumps vb->free when the call runs, and a call is logged when it returns
+     * (vm_map_ram() fills page tables in between), so a call may land past pages that another call,
+     * logged later, had already taken: a power of two of them, where that call's event comes to claim.
+     */
+    @Test
+    void aCallLoggedLaterMayHaveTakenABlocksPagesFirst() throws Exception {
+        passes(map(0, 8, B), otherMap(0, 16, "0xffffc90000018000"), // offset 24: 8..24 taken by a call still running
+                map(0, 16, "0xffffc90000008000")); // which returns now
+        diverges("block-offset", 3, map(0, 8, B), otherMap(0, 16, "0xffffc90000018000")); // no call claims them
+        diverges("block-offset", 4, map(0, 8, B), otherMap(0, 16, "0xffffc90000018000"),
+                map(0, 4, "0xffffc90000008000")); // 4 pages do not take 16
+    }
+
+    /** ... or made the block, whose first pages are its own. */
+    @Test
+    void aCallLoggedLaterMayHaveMadeTheBlock() throws Exception {
+        String[] freed = {map(0, 300, B), unmap(0, B, 300), flush(0, B, "0xffffc9000012c000", "program", null),
+            aliases(0)}; // B's range is back in the free tree (too large for a node pool)
+        passes(after(freed, otherMap(1, 16, "0xffffc90000010000"), otherMap(1, 16, B)));
+        diverges("block-offset", 6, after(freed, otherMap(1, 16, "0xffffc90000010000"))); // nothing made it
+    }
+
+    /**
+     * The traced program's map took the last pages of a block before another task's vm_unmap_aliases()
+     * walked the blocks, so the walk did not free the block (free + dirty is short of
+     * VMAP_BBMAP_BITS), though the program's call is logged after that task's flush.
+     */
+    @Test
+    void theProgramsMapMayHaveRunBeforeTheCallsLoggedSinceItsPreviousCall() throws Exception {
+        passes(after(FRAGMENTED, otherAliases(1, 7), flush(1, B, LAST, "other", 7), map(0, 8, LAST)));
+        // not before the program's own previous call
+        Replayer.Verdict v = replay(trace(after(FRAGMENTED, otherAliases(1, 7), flush(1, B, LAST, "other", 7),
+                map(0, 1, NEXT), map(0, 8, LAST))));
+        assertThat(v.conforms()).as(v.line()).isFalse();
+        assertThat(v.divergence().line()).as(v.line()).isEqualTo(17);
+    }
 }
