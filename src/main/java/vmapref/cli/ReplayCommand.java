@@ -52,10 +52,19 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "no progress on stderr (shown for long traces)")
     boolean quiet;
 
+    @Option(names = "--worlds", paramLabel = "N", defaultValue = "32",
+            description = "structure level: how many interleavings of a busy kernel's events to follow at most "
+                    + "(default: ${DEFAULT-VALUE}; more is slower)")
+    int worlds;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (worlds < 1) {
+            err.println("vmapref replay: --worlds must be at least 1, not " + worlds);
+            return ExitCode.BAD_INPUT;
+        }
         int worst = ExitCode.OK;
         for (String file : files) {
             int code = replayOne(file, out, err);
@@ -77,7 +86,7 @@ final class ReplayCommand implements Callable<Integer> {
         try {
             Replayer.Verdict v;
             try (Progress p = Progress.start("replay " + file, "lines", 0, quiet, err)) {
-                v = Replayer.replay(path, level, p::at);
+                v = Replayer.replay(path, level, p::at, worlds);
             }
             out.println(v.conforms() ? v.line()
                     : v.line() + " (more: " + ExplainCommand.command(file, v.divergence().line(), level) + ")");

@@ -89,20 +89,31 @@ public final class Replayer {
 
     /** As above; {@code progress}, if not null, is told the line reached now and then (every 16384 events). */
     public static Verdict replay(Path file, Level level, LongConsumer progress) throws IOException, TraceFormatException {
+        return replay(file, level, progress, Run.MAX_WORLDS);
+    }
+
+    /**
+     * As above, following up to {@code worlds} interleavings of a busy kernel's events at structure level
+     * (default {@value Run#MAX_WORLDS}): a trace that diverges only because the one that explains it was
+     * dropped for the ones preferred may pass with more.
+     */
+    public static Verdict replay(Path file, Level level, LongConsumer progress, int worlds)
+            throws IOException, TraceFormatException {
         try (TraceReader reader = TraceReader.open(file)) {
-            return replay(file.toString(), reader, level, progress);
+            return replay(file.toString(), reader, level, progress, worlds);
         }
     }
 
     public static Verdict replay(String name, TraceReader reader, Level level) throws IOException, TraceFormatException {
-        return replay(name, reader, level, null);
+        return replay(name, reader, level, null, Run.MAX_WORLDS);
     }
 
-    private static Verdict replay(String name, TraceReader reader, Level level, LongConsumer progress)
+    private static Verdict replay(String name, TraceReader reader, Level level, LongConsumer progress, int worlds)
             throws IOException, TraceFormatException {
         TraceHeader h = reader.header();
         KernelConfig cfg = config(name, reader, level);
         Run run = new Run(name, h, cfg, level);
+        run.maxWorlds = worlds;
         TraceEvent e;
         long events = 0;
         while ((e = reader.next()) != null) {
@@ -269,8 +280,9 @@ public final class Replayer {
          */
         List<World> worlds;
 
-        /** At most this many interleavings are followed; the ones the model prefers are kept. */
+        /** By default at most this many interleavings are followed; the ones the model prefers are kept. */
         static final int MAX_WORLDS = 32;
+        int maxWorlds = MAX_WORLDS;
         /** exact: flushes the model did after the previous call returned. */
         List<Effect.Flush> pendingAfter = List.of();
 
@@ -385,11 +397,15 @@ public final class Replayer {
             List<World> next = new ArrayList<>();
             Divergence[] first = {null};
             CallEvent ce = new CallEvent(e, call, placement, List.copyOf(window), List.copyOf(shrinks));
+            List<World> all = new ArrayList<>();
             for (World before : worlds) {
-                for (World b : advance(before, ce, first)) {
-                    if (next.size() < MAX_WORLDS && next.stream().noneMatch(b::same)) {
-                        next.add(b);
-                    }
+                all.addAll(advance(before, ce, first));
+            }
+            // an order that owes no call's event is preferred to one that waits for calls still running
+            all.sort(java.util.Comparator.comparingInt(w -> w.early.size()));
+            for (World b : all) {
+                if (next.size() < maxWorlds && next.stream().noneMatch(b::same)) {
+                    next.add(b);
                 }
             }
             if (next.isEmpty()) {
@@ -707,7 +723,7 @@ public final class Replayer {
                 List<World> next = new ArrayList<>();
                 for (World v : ws) {
                     for (World b : advance(v, points.get(j).call(), ignored)) {
-                        if (next.size() < MAX_WORLDS && next.stream().noneMatch(b::same)) {
+                        if (next.size() < maxWorlds && next.stream().noneMatch(b::same)) {
                             next.add(b);
                         }
                     }

@@ -94,6 +94,17 @@ class MainTest {
                 .startsWith("FAIL spec ").contains("stale-smp1.jsonl:85 ").contains("aliases-no-stale"));
     }
 
+    /** A busy 7.2 capture replays with fewer interleavings followed, but not with none. */
+    @Test
+    void worldsBoundsTheInterleavingsFollowed() {
+        String busy = Path.of("src/test/resources/traces-busy/linux-7.2/busy-erofs-seed5-smp2.jsonl").toString();
+        Run r = run("replay", "--quiet", "--worlds", "8", busy);
+        assertThat(r.code()).as(r.err()).isEqualTo(0);
+        Run none = run("replay", "--worlds", "0", busy);
+        assertThat(none.code()).isEqualTo(2);
+        assertThat(none.err()).contains("--worlds must be at least 1");
+    }
+
     @Test
     void malformedTraceIsExit2NamingFileAndLine() throws IOException {
         Path bad = tmp.resolve("bad.jsonl");
