@@ -61,27 +61,24 @@ abstract class VmapBlocks extends VmapAreas {
 
     /** As {@link #takeEarlier} for a call that made the block: its first {@code pages}, mapped just now, are its. */
     boolean markEarlier(long page, int pages) {
-        long base = page - Math.floorMod(page, (long) bits);
-        VmapBlock vb = blocks.get(base);
-        int off = (int) (page - base);
-        Long held = vb == null ? null : vb.live().get(off);
-        if (held == null || held != pages) {
-            return false;
-        }
-        putBlockLive(vb.withLive(vb.live().plus(off, (long) -pages)), off);
-        return true;
+        return relabel(page, pages, -pages);
     }
 
     /** The event of a call {@link #takeEarlier} took pages for: its mapping of {@code count} pages is made. */
     boolean claimEarlier(long page, long count) {
+        return relabel(page, -(1L << KernelConfig.getOrder(count)), count);
+    }
+
+    /** The live entry at {@code page}, if it holds {@code from}, holds {@code to} now. */
+    private boolean relabel(long page, long from, long to) {
         long base = page - Math.floorMod(page, (long) bits);
         VmapBlock vb = blocks.get(base);
         int off = (int) (page - base);
         Long held = vb == null ? null : vb.live().get(off);
-        if (held == null || held != -(1L << KernelConfig.getOrder(count))) {
+        if (held == null || held != from) {
             return false;
         }
-        putBlockLive(vb.withLive(vb.live().plus(off, count)), off);
+        putBlockLive(vb.withLive(vb.live().plus(off, to)), off);
         return true;
     }
 
