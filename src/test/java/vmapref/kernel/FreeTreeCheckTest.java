@@ -75,6 +75,24 @@ class FreeTreeCheckTest {
         assertThat(t.size()).isEqualTo(4);
     }
 
+    // mm/vmalloc.c: __merge_or_add_vmap_area() kmem_cache_free()s the va it merged into a neighbour (6.12
+    // L1457, L1488), va_clip() the one it unlinks for FL_FIT_TYPE: every vmap_area is in the tree or freed
+    @Test
+    void aVmapAreaNeitherInTheTreeNorFreedIsReported() {
+        FreeTree t = of(0x1000, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000);
+        t.free(0x2000, 0x3000); // merged with the next range, then with the previous one
+        assertThat(t.check()).isNull();
+        t.free(0x4000, 0x5000);
+        assertThat(t.ranges()).hasSize(1);
+        assertThat(t.check()).isNull();
+        assertThat(t.clip(0x1000, 0x6000)).isTrue();
+        assertThat(t.size()).isZero();
+        assertThat(t.check()).isNull();
+        t = three();
+        t.breakForTest(0x1000, "leak", 0x20000);
+        assertThat(t.check()).isEqualTo("4 vmap_areas allocated, 3 in the tree, 0 freed");
+    }
+
     // lib/rbtree.c: rb_link_node() and every rotation keep rb_parent() of a child its parent
     @Test
     void aChildWhoseParentPointerIsWrongIsReported() {
