@@ -47,7 +47,7 @@ public final class IntervalSet {
 
     /** The set with [start, end) removed. */
     public IntervalSet minus(long start, long end) {
-        if (end <= start || ranges.isEmpty()) {
+        if (end <= start) {
             return this;
         }
         PSortedMap<Long, Long> r = ranges;
@@ -70,9 +70,6 @@ public final class IntervalSet {
 
     /** The lowest range that overlaps [start, end), or null. */
     public Map.Entry<Long, Long> firstOverlap(long start, long end) {
-        if (ranges.isEmpty()) {
-            return null;
-        }
         Map.Entry<Long, Long> left = ranges.lowerEntry(start);
         if (left != null && left.getValue() > start) {
             return left;

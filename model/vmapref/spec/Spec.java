@@ -173,23 +173,13 @@ public final class Spec {
 
     /** A TLB flush of [start, end) completed: those pages are no longer stale. */
     public Result flush(long startAddr, long endAddr) {
-        if (Long.compareUnsigned(endAddr, startAddr) <= 0) {
-            return new Result(this, null);
-        }
-        long lo = Long.compareUnsigned(startAddr, cfg.vmallocStart()) < 0 ? cfg.vmallocStart() >>> cfg.pageShift()
-                : startAddr >>> cfg.pageShift();
-        long hi = Long.compareUnsigned(endAddr, cfg.vmallocEnd()) > 0 ? (cfg.vmallocEnd() >>> cfg.pageShift()) + 1
-                : (endAddr >>> cfg.pageShift()) + ((endAddr & (cfg.pageSize() - 1)) != 0 ? 1 : 0);
-        if (hi <= lo) {
-            return new Result(this, null);
-        }
-        // a partly covered page stays stale: only whole pages count
-        long wholeLo = (startAddr & (cfg.pageSize() - 1)) != 0 && Long.compareUnsigned(startAddr, cfg.vmallocStart()) >= 0
-                ? lo + 1 : lo;
-        long wholeHi = (endAddr & (cfg.pageSize() - 1)) != 0 && Long.compareUnsigned(endAddr, cfg.vmallocEnd()) <= 0
-                ? hi - 1 : hi;
-        Spec next = new Spec(cfg, live, stale.minus(wholeLo, wholeHi), blockUse, idle);
-        return new Result(next.retireEmptyBlocks(wholeLo, wholeHi), null);
+        // a partly covered page stays stale: only whole pages count. Pages outside VMALLOC_START..VMALLOC_END
+        // are never live, stale or in a block, so the range needs no clamping; an empty or reversed one
+        // changes nothing (lo >= hi)
+        long lo = (startAddr >>> cfg.pageShift()) + ((startAddr & (cfg.pageSize() - 1)) != 0 ? 1 : 0);
+        long hi = endAddr >>> cfg.pageShift();
+        Spec next = new Spec(cfg, live, stale.minus(lo, hi), blockUse, idle);
+        return new Result(next.retireEmptyBlocks(lo, hi), null);
     }
 
     /**
@@ -203,9 +193,9 @@ public final class Spec {
         }
         long firstBlock = lo / cfg.blockPages();
         long lastBlock = (hi - 1) / cfg.blockPages();
-        // a block outside [firstBlock, lastBlock] is not covered, except when flushes are not observed
-        Collection<Long> candidates = !cfg.flushesObserved() && lastBlock - firstBlock > blockUse.size() ? idle
-                : idle.subSet(firstBlock, true, lastBlock, true);
+        // a block outside [firstBlock, lastBlock] is not covered; when flushes are not observed every idle
+        // block is one the current unmap touched (each unmap retires or un-idles the ones before)
+        Collection<Long> candidates = idle.subSet(firstBlock, true, lastBlock, true);
         PSortedMap<Long, IntervalSet> use = blockUse;
         PSortedSet<Long> stillIdle = idle;
         for (Long block : new ArrayList<>(candidates)) {
@@ -222,16 +212,13 @@ public final class Spec {
                 stillIdle = stillIdle.minus(block);
             }
         }
-        return stillIdle == idle ? this : new Spec(cfg, live, stale, use, stillIdle);
+        return new Spec(cfg, live, stale, use, stillIdle);
     }
 
     /** The blocks of {@code blockUse} that [start, end) touches. */
     private List<Long> blocksIn(long start, long end) {
         long firstBlock = start / cfg.blockPages();
         long lastBlock = (end - 1) / cfg.blockPages();
-        if (firstBlock == lastBlock) {
-            return blockUse.containsKey(firstBlock) ? List.of(firstBlock) : List.of();
-        }
         return new ArrayList<>(blockUse.subMap(firstBlock, true, lastBlock, true).keySet());
     }
 

@@ -200,8 +200,7 @@ public final class Refinement {
      * changed (the call's own, the blocks' live entries and the large areas the step touched) and the stale
      * pages it may have left unheld (the range an unmap made stale, the extents of the areas it changed). The
      * verdict is the full check's whenever areas do not overlap (the model never overlaps them). A step without
-     * {@link Vmalloc.Step#touched} (made by hand), or one that recorded a live entry outside its block, gets the
-     * full check.
+     * {@link Vmalloc.Step#touched} (made by hand) gets the full check.
      *
      * @param specLive the specification's live mappings after the step; {@code stale} its stale pages
      */
@@ -209,7 +208,7 @@ public final class Refinement {
                                             PSortedMap<Long, Long> specLive, IntervalSet stale) {
         Touched t = step.touched();
         KernelState s = step.state();
-        if (t == null || t.offsetOutside()) {
+        if (t == null) {
             return abstractionAgrees(s, specLive, stale);
         }
         int shift = s.cfg().pageShift();
@@ -226,15 +225,6 @@ public final class Refinement {
         }
         for (int i = 0; i < t.liveStartCount(); i++) {
             keys.add(t.liveStart(i));
-        }
-        int bits = s.cfg().blockPages();
-        for (int i = 0; i < t.liveUnknownCount(); i++) {
-            long base = t.liveUnknown(i);
-            VmapBlock o = before.blocks().get(base);
-            VmapBlock n = s.blocks().get(base);
-            if (!liveDiff(o, n, base, bits, keys) || !liveDiff(n, o, base, bits, keys)) {
-                return abstractionAgrees(s, specLive, stale);
-            }
         }
         for (int i = 0; i < t.areaCount(); i++) {
             long a = t.area(i);
@@ -297,22 +287,6 @@ public final class Refinement {
     }
 
     /** Adds the start pages of {@code a}'s live entries that {@code b} lacks or maps otherwise; false on an odd offset. */
-    private static boolean liveDiff(VmapBlock a, VmapBlock b, long base, int bits, Keys keys) {
-        if (a == null) {
-            return true;
-        }
-        for (Map.Entry<Integer, Long> e : a.live().entrySet()) {
-            int off = e.getKey();
-            if (off < 0 || off >= bits || a.base() != base) {
-                return false;
-            }
-            if (b == null || !e.getValue().equals(b.live().get(off))) {
-                keys.add(base + off);
-            }
-        }
-        return true;
-    }
-
     private static boolean ramBusy(Va va) {
         return va != null && va.kind() == Va.Kind.RAM && va.state() == Va.State.BUSY;
     }

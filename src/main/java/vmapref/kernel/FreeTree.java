@@ -167,7 +167,8 @@ public final class FreeTree {
         if (n == NIL || Long.compareUnsigned(end, vaEnd(n)) > 0) {
             return false;
         }
-        return vaClip(n, start, end - start) == 0;
+        vaClip(n, start, end - start);
+        return true;
     }
 
     /** The free ranges in address order, as {start, end} pairs. */
@@ -213,6 +214,13 @@ public final class FreeTree {
         if (err[0] == null && nodes[0] != count) {
             err[0] = "count " + count + " but " + nodes[0] + " nodes";
         }
+        int freed = 0;
+        for (int n = freeSlots; n != NIL && freed < used; n = parent(n)) {
+            freed++;
+        }
+        if (err[0] == null && count + freed != used - 1) { // every va is in the tree or kmem_cache_free()d
+            err[0] = (used - 1) + " vmap_areas allocated, " + count + " in the tree, " + freed + " freed";
+        }
         long prevEnd = 0;
         for (int n = first(); n != NIL && err[0] == null; n = rbNext(n)) {
             if (Long.compareUnsigned(vaStart(n), vaEnd(n)) >= 0 || Long.compareUnsigned(vaStart(n), prevEnd) <= 0 && prevEnd != 0) {
@@ -226,7 +234,8 @@ public final class FreeTree {
     /**
      * For the tests of {@link #check()} only: breaks one field of the node whose range starts at
      * {@code vaStart} ("start", "end", "max" for subtree_max_size, "red" 0 or 1, "parent" the node
-     * whose range starts at {@code value} or 0 for NULL), or with "count" the number of nodes.
+     * whose range starts at {@code value} or 0 for NULL), or with "count" the number of nodes, or with
+     * "leak" a vmap_area allocated at {@code value} that is neither linked nor freed.
      */
     void breakForTest(long vaStart, String field, long value) {
         Node n = wr(slotAt(vaStart));
@@ -237,6 +246,7 @@ public final class FreeTree {
             case "red" -> n.red = value != 0;
             case "parent" -> n.parent = value == 0 ? NIL : slotAt(value);
             case "count" -> count = (int) value;
+            case "leak" -> newNode(value, value + 1); // allocated, never linked nor freed
             default -> throw new IllegalArgumentException(field);
         }
     }
@@ -451,18 +461,13 @@ public final class FreeTree {
         }
         setVaStart(n, start);
         setVaEnd(n, end);
-        setSubtreeMax(n, 0); // kmem_cache_zalloc(); a kmem_cache_alloc()ed VA's stale value never matters (checked in the C harness)
-        setLeft(n, NIL);
-        setRight(n, NIL);
-        setParent(n, NIL);
-        setRed(n, false);
+        // kmem_cache_alloc(): a reused slot keeps its old links, colour and subtree_max_size, as the
+        // kernel's object does; __link_va() (rb_link_node(), then subtree_max_size = 0) sets them all
         return n;
     }
 
-    /** kmem_cache_free(). */
+    /** kmem_cache_free(): the slot goes on the free chain (through {@code parent}), its other fields stale. */
     private void freeNode(int n) {
-        setLeft(n, NIL);
-        setRight(n, NIL);
         setParent(n, freeSlots);
         freeSlots = n;
     }
@@ -607,7 +612,7 @@ public final class FreeTree {
         if (par != NIL) { // get_va_next_sibling(): NULL when the tree is empty
             // next: the list entry after the link position (NIL stands for the list head)
             int next = isRight ? rbNext(par) : par;
-            int prev = isRight ? par : rbPrev(par);
+            int prev = isRight ? par : rbPrevOfLeaf(par);
             if (next != NIL) {
                 int sibling = next;
                 if (vaStart(sibling) == vaEnd(va)) {
@@ -683,25 +688,25 @@ public final class FreeTree {
         return NIL;
     }
 
-    private static final int NOTHING_FIT = 0;
     private static final int FL_FIT_TYPE = 1;
     private static final int LE_FIT_TYPE = 2;
     private static final int RE_FIT_TYPE = 3;
     private static final int NE_FIT_TYPE = 4;
 
-    /** classify_va_fit_type(va, nva_start_addr, size). */
+    /**
+     * classify_va_fit_type(va, nva_start_addr, size). Its NOTHING_FIT (the range not inside the va) is
+     * left out: both callers pass a range inside the va (va_alloc() one that is_within_this_va()
+     * accepted, {@link #clip} one it looked up), so va_clip() never returns -1 here.
+     */
     private int classifyVaFitType(int va, long nva, long size) {
-        if (Long.compareUnsigned(nva, vaStart(va)) < 0 || Long.compareUnsigned(nva + size, vaEnd(va)) > 0) {
-            return NOTHING_FIT;
-        }
         if (vaStart(va) == nva) {
             return vaEnd(va) == nva + size ? FL_FIT_TYPE : LE_FIT_TYPE;
         }
         return vaEnd(va) == nva + size ? RE_FIT_TYPE : NE_FIT_TYPE;
     }
 
-    /** va_clip(root, head, va, nva_start_addr, size): 0, or -1 when nothing fits. */
-    private int vaClip(int va, long nva, long size) {
+    /** va_clip(root, head, va, nva_start_addr, size), which cannot fail here (see classifyVaFitType()). */
+    private void vaClip(int va, long nva, long size) {
         int lva = NIL;
         int type = classifyVaFitType(va, nva, size);
         if (type == FL_FIT_TYPE) {
@@ -711,11 +716,9 @@ public final class FreeTree {
             setVaStart(va, vaStart(va) + size);
         } else if (type == RE_FIT_TYPE) {
             setVaEnd(va, nva);
-        } else if (type == NE_FIT_TYPE) {
+        } else { // NE_FIT_TYPE
             lva = newNode(vaStart(va), nva); // the preloaded ne_fit_preload_node
             setVaStart(va, nva + size);
-        } else {
-            return -1;
         }
         if (type != FL_FIT_TYPE) {
             augmentTreePropagateFrom(va);
@@ -723,7 +726,6 @@ public final class FreeTree {
                 insertVmapAreaAugment(lva, va);
             }
         }
-        return 0;
     }
 
     /** va_alloc(va, root, head, size, align, vstart, vend). */
@@ -732,9 +734,7 @@ public final class FreeTree {
         if (Long.compareUnsigned(nva + size, vend) > 0) {
             return vend;
         }
-        if (vaClip(va, nva, size) != 0) {
-            return vend;
-        }
+        vaClip(va, nva, size); // its -1 (NOTHING_FIT) cannot happen: is_within_this_va() accepted the va
         return nva;
     }
 
@@ -767,15 +767,11 @@ public final class FreeTree {
         return p;
     }
 
-    /** rb_prev(). */
-    private int rbPrev(int node) {
-        if (left(node) != NIL) {
-            node = left(node);
-            while (right(node) != NIL) {
-                node = right(node);
-            }
-            return node;
-        }
+    /**
+     * rb_prev() of a node whose left link is free (get_va_next_sibling()'s link): rb_prev()'s
+     * descent into the left subtree is left out, as there is none.
+     */
+    private int rbPrevOfLeaf(int node) {
         int p;
         while ((p = parent(node)) != NIL && node == left(p)) {
             node = p;
@@ -982,7 +978,8 @@ public final class FreeTree {
                     tmp1 = left(sibling);
                     setRight(par, tmp1);
                     setLeft(sibling, par);
-                    setParentColor(tmp1, par, false);
+                    // rb_set_parent_color(tmp1, parent, RB_BLACK) left out: tmp1 is black and becomes the
+                    // sibling, whose parent the cases below always set again
                     rotateSetParents(par, sibling, true);
                     augmentRotate(par, sibling);
                     sibling = tmp1;
@@ -1006,7 +1003,8 @@ public final class FreeTree {
                     tmp1 = right(tmp2);
                     setLeft(sibling, tmp1);
                     setRight(tmp2, sibling);
-                    setRight(par, tmp2);
+                    // WRITE_ONCE(parent->rb_right, tmp2) left out: case 4 sets parent->rb_right next (for
+                    // lockless lookups in the kernel; no reader here)
                     if (tmp1 != NIL) {
                         setParentColor(tmp1, sibling, false);
                     }
@@ -1030,7 +1028,7 @@ public final class FreeTree {
                     tmp1 = right(sibling);
                     setLeft(par, tmp1);
                     setRight(sibling, par);
-                    setParentColor(tmp1, par, false);
+                    // rb_set_parent_color(tmp1, parent, RB_BLACK): as in the mirror case
                     rotateSetParents(par, sibling, true);
                     augmentRotate(par, sibling);
                     sibling = tmp1;
@@ -1054,7 +1052,7 @@ public final class FreeTree {
                     tmp1 = left(tmp2);
                     setRight(sibling, tmp1);
                     setLeft(tmp2, sibling);
-                    setLeft(par, tmp2);
+                    // WRITE_ONCE(parent->rb_left, tmp2): as in the mirror case
                     if (tmp1 != NIL) {
                         setParentColor(tmp1, sibling, false);
                     }

@@ -146,7 +146,7 @@ public record KernelConfig(Profile profile, int pageShift, long vmallocStart, lo
 
     /** get_order() in pages: the smallest k with 2^k >= pages (pages >= 1). */
     public static int getOrder(long pages) {
-        return pages <= 1 ? 0 : 64 - Long.numberOfLeadingZeros(pages - 1);
+        return 64 - Long.numberOfLeadingZeros(pages - 1);
     }
 
     static long roundupPowOfTwo(long n) {

@@ -95,14 +95,6 @@ public enum Profile {
     }
 
     /**
-     * drain_vmap_area_work(): 6.1 repeats __purge_vmap_area_lazy() while vmap_lazy_nr is still above
-     * lazy_max_pages(); 6.12 purges once per work item.
-     */
-    public boolean drainRepeatsWhileOverLimit() {
-        return this == LINUX_6_1;
-    }
-
-    /**
      * __purge_vmap_area_lazy(): 6.1 merged the lazy areas into purge_vmap_area_root when they were
      * freed, so they return to the free tree coalesced, in address order; 6.12 hands each node's list
      * to reclaim_list_global(), which returns them one by one in the reverse of that order.

@@ -16,38 +16,23 @@ public final class Touched {
     private int nAreas;
     private long[] liveStarts = new long[4];
     private int nLiveStarts;
-    private long[] liveUnknown = new long[0];
-    private int nLiveUnknown;
-    private boolean offsetOutside;
 
     Touched() {
     }
 
     void area(long start) {
-        if (nAreas == areas.length) {
-            areas = Arrays.copyOf(areas, nAreas * 2);
-        }
-        areas[nAreas++] = start;
+        areas = append(areas, nAreas++, start);
     }
 
     void liveStart(long page) {
-        if (nLiveStarts == liveStarts.length) {
-            liveStarts = Arrays.copyOf(liveStarts, nLiveStarts * 2);
-        }
-        liveStarts[nLiveStarts++] = page;
+        liveStarts = append(liveStarts, nLiveStarts++, page);
     }
 
-    /** A block whose live entries changed without saying which: the check compares its whole map. */
-    void liveUnknown(long base) {
-        if (nLiveUnknown == liveUnknown.length) {
-            liveUnknown = Arrays.copyOf(liveUnknown, Math.max(4, nLiveUnknown * 2));
-        }
-        liveUnknown[nLiveUnknown++] = base;
-    }
-
-    /** A live entry recorded at an offset outside its block. */
-    void markOffsetOutside() {
-        offsetOutside = true;
+    /** {@code a} with {@code v} at index {@code n}, grown when full. */
+    private static long[] append(long[] a, int n, long v) {
+        long[] b = n == a.length ? Arrays.copyOf(a, n * 2) : a;
+        b[n] = v;
+        return b;
     }
 
     public int areaCount() {
@@ -66,19 +51,5 @@ public final class Touched {
     /** The i-th start page of a block sub-allocation added or removed (or of a block created or freed). */
     public long liveStart(int i) {
         return liveStarts[i];
-    }
-
-    public int liveUnknownCount() {
-        return nLiveUnknown;
-    }
-
-    /** The i-th base of a block whose live entries changed in a way not recorded entry by entry. */
-    public long liveUnknown(int i) {
-        return liveUnknown[i];
-    }
-
-    /** Whether a recorded live entry lies outside its block (then only the full check reads it right). */
-    public boolean offsetOutside() {
-        return offsetOutside;
     }
 }

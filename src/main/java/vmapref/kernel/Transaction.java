@@ -93,39 +93,23 @@ abstract class Transaction {
         touched.area(start);
     }
 
-    /** A block put that changes no live entry, or a new block (whose live entries are all recorded). */
-    void putBlock(VmapBlock before, VmapBlock after) {
+    /** A block put that changes no live entry (a purge, the 6.12 dirty-range reset). */
+    void putBlock(VmapBlock after) {
         blocks = blocks.plus(after.base(), after);
-        if (before == null) {
-            for (Integer off : after.live().keySet()) {
-                liveStart(after.base(), off);
-            }
-        } else if (before.live() != after.live()) {
-            touched.liveUnknown(after.base());
-        }
     }
 
-    /** A block put that adds or removes the live entry at {@code offset} and changes no other. */
+    /**
+     * A block put that adds or removes the live entry at {@code offset} and changes no other (a new
+     * block has one, at offset 0).
+     */
     void putBlockLive(VmapBlock after, int offset) {
         blocks = blocks.plus(after.base(), after);
-        liveStart(after.base(), offset);
+        touched.liveStart(after.base() + offset);
     }
 
+    /** A block retired: it has no live entry (vb_free() and the purges retire only such blocks). */
     void removeBlock(long base) {
-        VmapBlock old = blocks.get(base);
         blocks = blocks.minus(base);
-        if (old != null) {
-            for (Integer off : old.live().keySet()) {
-                liveStart(base, off);
-            }
-        }
-    }
-
-    private void liveStart(long base, int offset) {
-        touched.liveStart(base + offset);
-        if (offset < 0 || offset >= bits) {
-            touched.markOffsetOutside();
-        }
     }
 
     /** TRACE_GUIDED: [start, end) went back to the free tree (merged with released neighbours). */

@@ -77,8 +77,8 @@ final class VmMapRam extends VmapBlocks {
         }
         long count = c.count();
         if (count > cfg.vmapMaxAlloc()) {
-            Va va = allocVmapArea(count, 1, Va.Kind.RAM, c.cpu(), count);
-            return va == null ? new Outcome.Null("alloc_vmap_area() found no room") : new Outcome.Mapped(addr(va.start()));
+            Va va = allocVmapArea(count, 1, Va.Kind.RAM, c.cpu(), count); // placed where told (told >= 0)
+            return new Outcome.Mapped(addr(va.start()));
         }
         long base = told - Math.floorMod(told, (long) bits);
         int order = KernelConfig.getOrder(count);
@@ -186,8 +186,7 @@ final class VmMapRam extends VmapBlocks {
             return new Outcome.Rejected("unmap-live-exact", "vm_unmap_ram(0x" + Long.toHexString(addr(page)) + ", "
                     + count + "): " + describe(va, page) + " (the kernel would free the wrong area)");
         }
-        removeArea(va.start());
-        freeVmapAreaNoflush(va);
+        freeVmapAreaNoflush(va); // unlinked from the busy areas: its entry becomes the lazy one
         return new Outcome.Done();
     }
 
@@ -227,12 +226,10 @@ final class VmMapRam extends VmapBlocks {
      * can see it, before its purge: the walk of the blocks, with the fragmented ones freed to the lazy
      * list. Its __purge_vmap_area_lazy() (the pools' decay, the flush, the lazy areas to the pools and
      * the tree) runs under vmap_purge_lock after that, and the trace shows it as the flush that
-     * follows; the replay applies it there ({@link Vmalloc#observePurge}). Returns whether that purge
-     * has lazy areas to take (so it will flush).
+     * follows; the replay applies it there ({@link Vmalloc#observePurge}).
      */
-    boolean vmUnmapAliasesWalk(Call.Aliases c) {
+    void vmUnmapAliasesWalk() {
         aliasesWalk(new long[] {Long.MAX_VALUE, 0});
-        return !lazy.isEmpty();
     }
 
     /**

@@ -182,7 +182,7 @@ public final class Vmalloc {
         }
         Outcome outcome = tx.vmUnmapAliases(call);
         tx.lazy = tx.lazy.plusAll(later);
-        tx.runPendingDrain();
+        // no drain to run: TRACE_GUIDED schedules none (the traced flushes are the purges)
         return new Step(tx.freeze(), outcome, List.copyOf(tx.effects), tx.effects.size(), tx.touched);
     }
 
@@ -199,7 +199,7 @@ public final class Vmalloc {
         if (tx.checkCpu(call.cpu()) != null) {
             return null; // the call itself says why (step)
         }
-        tx.vmUnmapAliasesWalk(call);
+        tx.vmUnmapAliasesWalk();
         tx.decayVaPools(false);
         List<Va> taken = List.copyOf(tx.lazy.values()); // address order, as purge_vmap_node() walks them
         tx.lazy = org.pcollections.TreePMap.empty();

@@ -80,8 +80,8 @@ abstract class VmapAreas extends Transaction {
             return null;
         }
         int key = KernelState.poolKey(node, pages);
-        PVector<Long> pool = pools.get(key);
-        if (pool == null || pool.isEmpty()) {
+        PVector<Long> pool = pools.get(key); // a pool is stored only while it holds areas
+        if (pool == null) {
             return null;
         }
         long head = pool.get(0);
@@ -122,20 +122,12 @@ abstract class VmapAreas extends Transaction {
     void returnCoalescedToFreeTree(List<Va> vas) {
         List<Va> sorted = new ArrayList<>(vas);
         sorted.sort(Comparator.comparingLong(Va::start));
-        long s = -1;
-        long e = -1;
-        for (Va va : sorted) {
-            if (va.start() == e) {
-                e = va.end();
-                continue;
+        for (int i = 0; i < sorted.size(); ) {
+            long s = sorted.get(i).start();
+            long e = sorted.get(i).end();
+            for (i++; i < sorted.size() && sorted.get(i).start() == e; i++) {
+                e = sorted.get(i).end();
             }
-            if (s >= 0) {
-                freeTree().free(addr(s), addr(e));
-            }
-            s = va.start();
-            e = va.end();
-        }
-        if (s >= 0) {
             freeTree().free(addr(s), addr(e));
         }
     }
@@ -153,7 +145,7 @@ abstract class VmapAreas extends Transaction {
         long vend = cfg.windowEndPage();
         Long node = cache.node();
         long hole = cache.holeSize();
-        if (node == null || pages < hole || align < cache.align() || !areas.containsKey(node)) {
+        if (node == null || pages < hole || align < cache.align()) { // the cached area is live (freeVmapArea48())
             node = null;
             hole = 0;
         }
@@ -215,16 +207,15 @@ abstract class VmapAreas extends Transaction {
         if (node >= 0 && pages <= KernelConfig.MAX_VA_SIZE_PAGES && !detached) {
             PVector<Long> pool = pools.get(KernelState.poolKey(node, pages));
             if (pool != null && !pool.isEmpty() && pool.get(0) % align == 0 && start != pool.get(0)) {
-                int at = start < 0 ? -1 : pool.indexOf(start);
-                if (at < 0 && placement != null && placement.mayHaveRunOut()) {
+                int at = pool.indexOf(start); // not 0: start is not the head
+                if (at == -1 && placement != null && placement.mayHaveRunOut()) {
                     emptyPoolsSilently();
-                } else if (at < 0) {
+                } else if (at == -1) {
                     throw new Vmalloc.PlacementRejected("pool-reuse", (kind == Va.Kind.BLOCK ? "new vmap block" : "area")
                             + " of " + pages + " pages on CPU " + cpu + " expected at 0x" + Long.toHexString(addr(pool.get(0)))
                             + ", the head of node " + node + "'s pool of " + pages + "-page areas (node_alloc()), not "
                             + (start < 0 ? "NULL" : "0x" + Long.toHexString(addr(start))));
-                }
-                if (at > 0) {
+                } else {
                     for (int j = 0; j < at; j++) { // taken by other users of the node before this call
                         removeArea(pool.get(j));
                     }
@@ -343,9 +334,9 @@ abstract class VmapAreas extends Transaction {
             return;
         }
         drainPending = false;
-        do {
-            purgeLazy(Long.MAX_VALUE, 0, false, "drain_vmap_area_work");
-        } while (profile.drainRepeatsWhileOverLimit() && lazyNr > cfg.lazyMaxPages());
+        // 6.1 rechecks vmap_lazy_nr and purges again while it is above lazy_max_pages(): here it is 0 after
+        // a purge, which takes every lazy area (no other task frees meanwhile)
+        purgeLazy(Long.MAX_VALUE, 0, false, "drain_vmap_area_work");
     }
 
     /**
@@ -402,7 +393,7 @@ abstract class VmapAreas extends Transaction {
 
     /** mm/vmalloc.c (6.9+): decay_va_pool_node() of every node, as __purge_vmap_area_lazy() and the shrinker do. */
     void decayVaPools(boolean fullDecay) {
-        for (int node = 0; node < cfg.nrVmapNodes() && cfg.nrVmapNodes() > 1; node++) {
+        for (int node = 0; node < cfg.nrVmapNodes(); node++) { // a one-node kernel has no pools: nothing decays
             decayVaPoolNode(node, fullDecay);
         }
     }
@@ -432,15 +423,12 @@ abstract class VmapAreas extends Transaction {
         List<Va> decayed = new ArrayList<>();
         for (int i = 0; i < KernelConfig.MAX_VA_SIZE_PAGES; i++) {
             int key = KernelState.poolKey(node, i + 1);
-            PVector<Long> pool = pools.get(key);
-            if (pool == null || pool.isEmpty()) {
+            PVector<Long> pool = pools.get(key); // a pool is stored only while it holds areas
+            if (pool == null) {
                 continue;
             }
             int nDecay = pool.size() >> 2;
             int take = fullDecay || (nDecay == 0 && !profile.decayKeepsShortPools()) ? pool.size() : nDecay;
-            if (take == 0) {
-                continue;
-            }
             for (int j = 0; j < take; j++) {
                 decayed.add(areas.get(pool.get(j)));
                 removeArea(pool.get(j));

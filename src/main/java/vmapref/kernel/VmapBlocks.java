@@ -93,7 +93,7 @@ abstract class VmapBlocks extends VmapAreas {
                     + "vmap_block_queue of CPU " + (va.start() / bits % cfg.possibleCpus().size())
                     + ", which is not possible (possible: " + cfg.possibleCpus() + ")");
         }
-        putBlock(blocks.get(va.start()), VmapBlock.fresh(va.start(), cpu, bits, order, count));
+        putBlockLive(VmapBlock.fresh(va.start(), cpu, bits, order, count), 0); // the caller's pages
         PVector<Long> list = freeList(cpu);
         // list_add_tail_rcu(); the 2015 bug put new blocks at the head
         list = has(Mutant.NEW_BLOCK_AT_LIST_HEAD) ? list.plus(0, va.start()) : list.plus(va.start());
@@ -129,10 +129,7 @@ abstract class VmapBlocks extends VmapAreas {
         VmapBlock after = vb.withLive(vb.live().minus(offset))
                 .withDirty(dirty, Math.min(vb.dirtyMin(), offset), Math.max(vb.dirtyMax(), offset + need));
         putBlockLive(after, offset);
-        if (dirty == bits) {
-            if (after.free() != 0) {
-                throw new KernelCrash("kernel BUG at mm/vmalloc.c: vb_free(): BUG_ON(vb->free)");
-            }
+        if (dirty == bits) { // BUG_ON(vb->free) cannot fire: free + dirty <= VMAP_BBMAP_BITS
             freeVmapBlock(after, "vb_free");
         }
         return new Outcome.Done();
@@ -141,8 +138,7 @@ abstract class VmapBlocks extends VmapAreas {
     /** mm/vmalloc.c: free_vmap_block(): erase from the index, the whole block area goes lazy. */
     void freeVmapBlock(VmapBlock vb, String by) {
         removeBlock(vb.base());
-        Va va = areas.get(vb.base());
-        removeArea(vb.base());
+        Va va = areas.get(vb.base()); // unlinked from the busy areas: its entry becomes the lazy one
         effects.add(new Effect.BlockRetired(vb.cpu(), addr(vb.base()), by));
         freeVmapAreaNoflush(va);
     }
@@ -159,7 +155,8 @@ abstract class VmapBlocks extends VmapAreas {
             return false;
         }
         VmapBlock dead = vb.withFree(0).withDirty(bits, 0, bits);
-        putBlock(vb, dead);
+        // the kernel stores that in vb (no allocation once vb->lock is dropped); the block leaves blocks
+        // in freePurgedBlocks() of this call, and nothing reads it before
         PVector<Long> list = freeList(vb.cpu());
         freeLists = freeLists.plus(vb.cpu(), list.minus(Long.valueOf(vb.base())));
         purge.add(dead);
@@ -195,7 +192,7 @@ abstract class VmapBlocks extends VmapAreas {
         if (vb.dirtyMax() != 0 && vb.dirty() != bits) {
             widen(range, vb.base() + vb.dirtyMin(), vb.base() + vb.dirtyMax());
             if (profile.aliasesResetsDirtyRange() && !has(Mutant.FLUSH_DIRTY_AGAIN)) { // "Prevent that this is flushed again"
-                putBlock(vb, vb.withDirty(vb.dirty(), bits, 0));
+                putBlock(vb.withDirty(vb.dirty(), bits, 0));
             }
             return true;
         }

@@ -75,6 +75,47 @@ class FreeTreeCheckTest {
         assertThat(t.size()).isEqualTo(4);
     }
 
+    // mm/vmalloc.c: __merge_or_add_vmap_area() kmem_cache_free()s the va it merged into a neighbour (6.12
+    // L1457, L1488), va_clip() the one it unlinks for FL_FIT_TYPE: every vmap_area is in the tree or freed
+    @Test
+    void aVmapAreaNeitherInTheTreeNorFreedIsReported() {
+        FreeTree t = of(0x1000, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000);
+        t.free(0x2000, 0x3000); // merged with the next range, then with the previous one
+        assertThat(t.check()).isNull();
+        t.free(0x4000, 0x5000);
+        assertThat(t.ranges()).hasSize(1);
+        assertThat(t.check()).isNull();
+        assertThat(t.clip(0x1000, 0x6000)).isTrue();
+        assertThat(t.size()).isZero();
+        assertThat(t.check()).isNull();
+        t = three();
+        t.breakForTest(0x1000, "leak", 0x20000);
+        assertThat(t.check()).isEqualTo("4 vmap_areas allocated, 3 in the tree, 0 freed");
+    }
+
+    // mm/vmalloc.c: __link_va() sets subtree_max_size to 0 after rb_insert_augmented() (6.12 L1255): a
+    // kmem_cache_alloc()ed vmap_area keeps its last value, which could equal its new size and stop
+    // augment_tree_propagate_from() before the parent learns of it
+    @Test
+    void aReusedVmapAreasOldSubtreeMaxSizeDoesNotStopThePropagation() {
+        FreeTree t = of(0x10000, 0x11000, 0x20000, 0x22000);
+        assertThat(t.clip(0x20000, 0x22000)).isTrue(); // the leaf of size 0x2000 is freed
+        t.free(0x30000, 0x32000); // its object again, a leaf of the same size
+        assertThat(t.dump()).isEqualTo("(10000-11000:b:2000 . (30000-32000:r:2000 . .))");
+        assertThat(t.check()).isNull();
+    }
+
+    // lib/rbtree.c: rb_link_node() sets rb_left and rb_right to NULL; the reused object of an erased node
+    // with two children still has its old links until then
+    @Test
+    void aReusedVmapAreaIsLinkedWithoutItsOldChildren() {
+        FreeTree t = three();
+        assertThat(t.clip(0x3000, 0x5000)).isTrue(); // the root is erased and its object freed
+        t.free(0xa000, 0xb000); // its object again, a leaf
+        assertThat(t.ranges()).hasSize(3);
+        assertThat(t.check()).isNull();
+    }
+
     // lib/rbtree.c: rb_link_node() and every rotation keep rb_parent() of a child its parent
     @Test
     void aChildWhoseParentPointerIsWrongIsReported() {
