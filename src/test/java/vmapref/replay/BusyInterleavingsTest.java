@@ -133,6 +133,13 @@ class BusyInterleavingsTest {
                 map(0, 64, "0xffffc90000200000"))); // the program's call had walked the list before that
         diverges("block-offset", 8, after(full, otherMap(0, 64, NEXT), map(0, 8, "0xffffc90000140000"),
                 map(0, 64, "0xffffc90000300000"))); // NEXT was on the list before this call began
+        // with NEXT known free the whole call cannot have run before the other task's (its new block
+        // would be NEXT, the lowest fit): only its walk came first
+        String[] freed = {map(0, 300, NEXT), unmap(0, NEXT, 300), flush(0, NEXT, "0xffffc9000022c000", "program", null),
+            aliases(0)};
+        String[] both = java.util.Arrays.copyOf(freed, freed.length + full.length);
+        System.arraycopy(full, 0, both, freed.length, full.length);
+        passes(after(both, otherMap(0, 64, NEXT), map(0, 64, "0xffffc90000300000")));
     }
 
     static Replayer.Verdict spec(String... lines) throws Exception {

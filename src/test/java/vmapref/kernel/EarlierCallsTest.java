@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-only
+package vmapref.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static vmapref.kernel.KernelDriver.block;
+import static vmapref.kernel.KernelDriver.pages;
+
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Vmalloc#takeEarlier}, {@link Vmalloc#markEarlier} and {@link Vmalloc#claimEarlier}: on a busy
+ * kernel a vm_map_ram() runs vb_alloc() when it begins (mm/vmalloc.c, 7.2.13 L2887: pages_off =
+ * VMAP_BBMAP_BITS - vb->free; vb->free -= 1UL << order) and is logged when it returns, so its pages may
+ * be taken before calls logged earlier; the replayer marks them its own until its event comes.
+ */
+class EarlierCallsTest {
+
+    KernelState s;
+
+    static Vmalloc.Placement told(long addr) {
+        return new Vmalloc.Placement() {
+            @Override
+            public long place(Va.Kind kind, long pages, long alignPages) {
+                return addr >>> 12;
+            }
+
+            @Override
+            public boolean foreign() {
+                return true;
+            }
+        };
+    }
+
+    @BeforeEach
+    void aBlockWithEightPagesTaken() {
+        s = KernelState.boot(KernelConfig.x86_64(Profile.LINUX_7_2, 1), Set.of(), KernelState.Mode.TRACE_GUIDED);
+        s = Vmalloc.stepForeign(s, new Call.Map(0, 8), told(block(4))).state();
+    }
+
+    VmapBlock vb() {
+        return s.blocks().get(block(4) >>> 12);
+    }
+
+    @Test
+    void aCallStillRunningTakesTheBlocksNextPagesAsItsOwn() {
+        KernelState took = Vmalloc.takeEarlier(s, block(4) + pages(8), 16);
+        assertThat(took).isNotNull();
+        VmapBlock after = took.blocks().get(block(4) >>> 12);
+        assertThat(after.free()).isEqualTo(vb().free() - 16);
+        assertThat(after.live()).containsEntry(8, -16L); // no count yet: the pages of a call to come
+        // its event: a count that rounds to 16 pages (order 4) makes them its mapping
+        KernelState claimed = Vmalloc.claimEarlier(took, block(4) + pages(8), 13);
+        assertThat(claimed.blocks().get(block(4) >>> 12).live()).containsEntry(8, 13L);
+        assertThat(Vmalloc.claimEarlier(took, block(4) + pages(8), 4)).as("4 pages do not take 16").isNull();
+        assertThat(Vmalloc.claimEarlier(took, block(4) + pages(8), 17)).as("17 take 32").isNull();
+        assertThat(Vmalloc.claimEarlier(took, block(4) + pages(24), 16)).as("nothing taken there").isNull();
+        assertThat(Vmalloc.claimEarlier(s, block(4), 8)).as("a mapping made, not pages taken").isNull();
+        assertThat(Vmalloc.claimEarlier(took, block(9), 16)).as("no block there").isNull();
+    }
+
+    @Test
+    void onlyTheBlocksNextFreePagesCanBeTaken() {
+        assertThat(Vmalloc.takeEarlier(s, block(4) + pages(16), 8)).as("not where the free pages begin").isNull();
+        assertThat(Vmalloc.takeEarlier(s, block(4), 8)).as("pages already mapped").isNull();
+        assertThat(Vmalloc.takeEarlier(s, block(9), 8)).as("no block").isNull();
+        int free = vb().free();
+        assertThat(Vmalloc.takeEarlier(s, block(4) + pages(8), free + 1)).as("more than are free").isNull();
+        // all of them: vb_alloc() takes the block off its CPU's free list (if (vb->free == 0) list_del_rcu())
+        KernelState all = Vmalloc.takeEarlier(s, block(4) + pages(8), free);
+        assertThat(all.blocks().get(block(4) >>> 12).free()).isZero();
+        assertThat(all.freeList(0)).isEmpty();
+        assertThat(s.freeList(0)).containsExactly(block(4) >>> 12);
+    }
+
+    @Test
+    void aCallThatMadeTheBlockHasItsFirstPagesMarked() {
+        KernelState marked = Vmalloc.markEarlier(s, block(4), 8);
+        assertThat(marked.blocks().get(block(4) >>> 12).live()).containsEntry(0, -8L);
+        assertThat(Vmalloc.claimEarlier(marked, block(4), 5)).isNotNull();
+        assertThat(Vmalloc.markEarlier(s, block(4), 4)).as("the block's first mapping is 8 pages").isNull();
+        assertThat(Vmalloc.markEarlier(s, block(9), 8)).as("no block").isNull();
+    }
+
+    // vb_alloc() hands out a block's pages in order, so another user's map inside a block no call made
+    // came from a block older than the trace, unless the model knows that range is not one
+    @Test
+    void anotherUsersMapInsideARangeKnownFreeIsRefused() {
+        KernelState fresh = s;
+        long big = block(6); // a large vm_map_ram() there, unmapped and purged: its range is free again
+        s = Vmalloc.step(s, new Call.Map(0, 300), told(big)).state();
+        s = Vmalloc.step(s, new Call.Unmap(0, big, 300), told(-1)).state();
+        s = Vmalloc.observeFlush(s, big, big + pages(300), null, "drain");
+        Vmalloc.Step inside = Vmalloc.stepForeign(s, new Call.Map(0, 16), told(big + pages(16)));
+        assertThat(inside.outcome()).isInstanceOfSatisfying(Outcome.Rejected.class, r -> {
+            assertThat(r.rule()).isEqualTo("block-offset");
+            assertThat(r.message()).contains("page offset 16").contains("the area there is free");
+        });
+        // lazily freed, not yet purged: not a block either
+        KernelState lazy = Vmalloc.step(Vmalloc.step(s, new Call.Map(0, 300), told(big)).state(),
+                new Call.Unmap(0, big, 300), told(-1)).state();
+        assertThat(Vmalloc.stepForeign(lazy, new Call.Map(0, 16), told(big + pages(16))).outcome())
+                .isInstanceOfSatisfying(Outcome.Rejected.class, r -> assertThat(r.message()).contains("lazy"));
+        // a free range that ends where a block begins says nothing of that block
+        KernelState upTo = Vmalloc.step(fresh, new Call.Map(0, 256), told(block(10))).state();
+        upTo = Vmalloc.step(upTo, new Call.Unmap(0, block(10), 256), told(-1)).state();
+        upTo = Vmalloc.observeFlush(upTo, block(10), block(11), null, "drain");
+        assertThat(upTo.released()).containsEntry(block(10) >>> 12, block(11) >>> 12);
+        assertThat(Vmalloc.stepForeign(upTo, new Call.Map(0, 16), told(block(11) + pages(16))).outcome())
+                .isInstanceOf(Outcome.Done.class);
+        // block 8 lies past the free range: a block there may be older than the trace
+        assertThat(Vmalloc.stepForeign(s, new Call.Map(0, 16), told(block(8) + pages(16))).outcome())
+                .isInstanceOf(Outcome.Done.class);
+    }
+
+    // node pools (6.9+, two CPUs): an area a purge put in its node's pool is in no free tree, nor a block
+    @Test
+    void anotherUsersMapInsideAPooledAreaIsRefused() {
+        KernelState t = KernelState.boot(KernelConfig.x86_64(Profile.LINUX_7_2, 2), Set.of(), KernelState.Mode.TRACE_GUIDED);
+        long area = block(4);
+        t = Vmalloc.step(t, new Call.Map(0, 100), told(area)).state();
+        t = Vmalloc.step(t, new Call.Unmap(0, area, 100), told(-1)).state();
+        t = Vmalloc.observeFlush(t, area, area + pages(100), null, "drain");
+        assertThat(t.areas().get(area >>> 12).state()).isEqualTo(Va.State.POOLED);
+        assertThat(t.released()).isEmpty();
+        assertThat(Vmalloc.stepForeign(t, new Call.Map(0, 16), told(area + pages(16))).outcome())
+                .isInstanceOfSatisfying(Outcome.Rejected.class, r -> assertThat(r.message()).contains("pooled"));
+    }
+}
