@@ -109,6 +109,10 @@ class EarlierCallsTest {
         assertThat(upTo.released()).containsEntry(block(10) >>> 12, block(11) >>> 12);
         assertThat(Vmalloc.stepForeign(upTo, new Call.Map(0, 16), told(block(11) + pages(16))).outcome())
                 .isInstanceOf(Outcome.Done.class);
+        // another user's busy area there (a busy line): that may be the older block
+        KernelState held = Vmalloc.reserve(fresh, block(12), block(13));
+        assertThat(Vmalloc.stepForeign(held, new Call.Map(0, 16), told(block(12) + pages(16))).outcome())
+                .isInstanceOf(Outcome.Done.class);
         // block 8 lies past the free range: a block there may be older than the trace
         assertThat(Vmalloc.stepForeign(s, new Call.Map(0, 16), told(block(8) + pages(16))).outcome())
                 .isInstanceOf(Outcome.Done.class);
