@@ -135,7 +135,7 @@ class DiagnosticsTest {
 
     /** 6.12, 2 CPUs: a 100-page area at block 4, unmapped and purged into node 0's pool. */
     void pooledArea() {
-        s = KernelState.boot(KernelConfig.x86_64(Profile.LINUX_6_12, 2), Set.of(), KernelState.Mode.TRACE_GUIDED);
+        s = KernelDriver.guided(Profile.LINUX_6_12, 2);
         script.next.add(block(4));
         step(new Call.Map(0, 100));
         step(new Call.Unmap(0, block(4), 100));
@@ -159,7 +159,7 @@ class DiagnosticsTest {
     // areas; new_vmap_block()'s alloc_vmap_area() takes it back from there
     @Test
     void thePoolReuseRejectionSaysWhenTheAreaIsANewVmapBlock() {
-        s = KernelState.boot(KernelConfig.x86_64(Profile.LINUX_6_12, 2), Set.of(), KernelState.Mode.TRACE_GUIDED);
+        s = KernelDriver.guided(Profile.LINUX_6_12, 2);
         script.next.add(block(10));
         for (int i = 0; i < 4; i++) {
             assertThat(step(new Call.Map(0, 64)).outcome()).isEqualTo(new Outcome.Mapped(block(10) + pages(64L * i)));
@@ -178,7 +178,7 @@ class DiagnosticsTest {
     // new_vmap_block(): alloc_vmap_area(VMAP_BLOCK_SIZE, VMAP_BLOCK_SIZE, ...): the rejection names the block
     @Test
     void thePlacementRejectionsNameTheBlockOrTheArea() {
-        s = KernelState.boot(KernelConfig.x86_64(Profile.LINUX_6_1, 1), Set.of(), KernelState.Mode.TRACE_GUIDED);
+        s = KernelDriver.guided(Profile.LINUX_6_1, 1);
         Vmalloc.PlacementRejected r = rejection(new Call.Map(0, 1), block(8) + pages(1));
         assertThat(r.rule()).isEqualTo("placement-aligned");
         assertThat(r.getMessage()).startsWith("new vmap block ").contains(String.valueOf(pages(KernelDriver.BLOCK)));
@@ -201,10 +201,10 @@ class DiagnosticsTest {
     // states that next free page
     @Test
     void theBlockOffsetRejectionStatesTheNextFreePage() {
-        s = KernelState.boot(KernelConfig.x86_64(Profile.LINUX_6_12, 1), Set.of(), KernelState.Mode.TRACE_GUIDED);
-        Vmalloc.Step st = Vmalloc.stepForeign(s, new Call.Map(0, 3), ForeignCallsTest.told(block(4)));
+        s = KernelDriver.guided(Profile.LINUX_6_12, 1);
+        Vmalloc.Step st = Vmalloc.stepForeign(s, new Call.Map(0, 3), KernelDriver.told(block(4)));
         s = st.state();
-        Outcome o = Vmalloc.stepForeign(s, new Call.Map(0, 1), ForeignCallsTest.told(block(4) + pages(9))).outcome();
+        Outcome o = Vmalloc.stepForeign(s, new Call.Map(0, 1), KernelDriver.told(block(4) + pages(9))).outcome();
         assertThat(o).isInstanceOfSatisfying(Outcome.Rejected.class,
                 r -> assertThat(r.message()).contains("page offset 9").contains("next free page is 4 with 252 free"));
     }

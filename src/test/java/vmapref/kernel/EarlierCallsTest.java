@@ -3,9 +3,12 @@ package vmapref.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static vmapref.kernel.KernelDriver.block;
+import static vmapref.kernel.KernelDriver.guided;
+import static vmapref.kernel.KernelDriver.mapAt;
 import static vmapref.kernel.KernelDriver.pages;
+import static vmapref.kernel.KernelDriver.purged;
+import static vmapref.kernel.KernelDriver.told;
 
-import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -19,23 +22,9 @@ class EarlierCallsTest {
 
     KernelState s;
 
-    static Vmalloc.Placement told(long addr) {
-        return new Vmalloc.Placement() {
-            @Override
-            public long place(Va.Kind kind, long pages, long alignPages) {
-                return addr >>> 12;
-            }
-
-            @Override
-            public boolean foreign() {
-                return true;
-            }
-        };
-    }
-
     @BeforeEach
     void aBlockWithEightPagesTaken() {
-        s = KernelState.boot(KernelConfig.x86_64(Profile.LINUX_7_2, 1), Set.of(), KernelState.Mode.TRACE_GUIDED);
+        s = guided(Profile.LINUX_7_2, 1);
         s = Vmalloc.stepForeign(s, new Call.Map(0, 8), told(block(4))).state();
     }
 
@@ -89,23 +78,18 @@ class EarlierCallsTest {
     void anotherUsersMapInsideARangeKnownFreeIsRefused() {
         KernelState fresh = s;
         long big = block(6); // a large vm_map_ram() there, unmapped and purged: its range is free again
-        s = Vmalloc.step(s, new Call.Map(0, 300), told(big)).state();
-        s = Vmalloc.step(s, new Call.Unmap(0, big, 300), told(-1)).state();
-        s = Vmalloc.observeFlush(s, big, big + pages(300), null, "drain");
+        s = purged(mapAt(s, 0, 300, big), 0, big, 300);
         Vmalloc.Step inside = Vmalloc.stepForeign(s, new Call.Map(0, 16), told(big + pages(16)));
         assertThat(inside.outcome()).isInstanceOfSatisfying(Outcome.Rejected.class, r -> {
             assertThat(r.rule()).isEqualTo("block-offset");
             assertThat(r.message()).contains("page offset 16").contains("the area there is free");
         });
         // lazily freed, not yet purged: not a block either
-        KernelState lazy = Vmalloc.step(Vmalloc.step(s, new Call.Map(0, 300), told(big)).state(),
-                new Call.Unmap(0, big, 300), told(-1)).state();
+        KernelState lazy = Vmalloc.step(mapAt(s, 0, 300, big), new Call.Unmap(0, big, 300)).state();
         assertThat(Vmalloc.stepForeign(lazy, new Call.Map(0, 16), told(big + pages(16))).outcome())
                 .isInstanceOfSatisfying(Outcome.Rejected.class, r -> assertThat(r.message()).contains("lazy"));
         // a free range that ends where a block begins says nothing of that block
-        KernelState upTo = Vmalloc.step(fresh, new Call.Map(0, 256), told(block(10))).state();
-        upTo = Vmalloc.step(upTo, new Call.Unmap(0, block(10), 256), told(-1)).state();
-        upTo = Vmalloc.observeFlush(upTo, block(10), block(11), null, "drain");
+        KernelState upTo = purged(mapAt(fresh, 0, 256, block(10)), 0, block(10), 256);
         assertThat(upTo.released()).containsEntry(block(10) >>> 12, block(11) >>> 12);
         assertThat(Vmalloc.stepForeign(upTo, new Call.Map(0, 16), told(block(11) + pages(16))).outcome())
                 .isInstanceOf(Outcome.Done.class);
@@ -121,11 +105,8 @@ class EarlierCallsTest {
     // node pools (6.9+, two CPUs): an area a purge put in its node's pool is in no free tree, nor a block
     @Test
     void anotherUsersMapInsideAPooledAreaIsRefused() {
-        KernelState t = KernelState.boot(KernelConfig.x86_64(Profile.LINUX_7_2, 2), Set.of(), KernelState.Mode.TRACE_GUIDED);
         long area = block(4);
-        t = Vmalloc.step(t, new Call.Map(0, 100), told(area)).state();
-        t = Vmalloc.step(t, new Call.Unmap(0, area, 100), told(-1)).state();
-        t = Vmalloc.observeFlush(t, area, area + pages(100), null, "drain");
+        KernelState t = purged(mapAt(guided(Profile.LINUX_7_2, 2), 0, 100, area), 0, area, 100);
         assertThat(t.areas().get(area >>> 12).state()).isEqualTo(Va.State.POOLED);
         assertThat(t.released()).isEmpty();
         assertThat(Vmalloc.stepForeign(t, new Call.Map(0, 16), told(area + pages(16))).outcome())

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static vmapref.kernel.KernelDriver.block;
 import static vmapref.kernel.KernelDriver.pages;
+import static vmapref.kernel.KernelDriver.told;
 
 import java.util.List;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -24,22 +24,7 @@ class ForeignCallsTest {
     Vmalloc.Step last;
 
     void boot(Profile p) {
-        s = KernelState.boot(KernelConfig.x86_64(p, 1), Set.of(), KernelState.Mode.TRACE_GUIDED);
-    }
-
-    /** What the trace says the call returned: {@code addr}, or NULL for -1 (as the replayer tells it). */
-    static Vmalloc.Placement told(long addr) {
-        return new Vmalloc.Placement() {
-            @Override
-            public long place(Va.Kind kind, long pages, long alignPages) {
-                return addr == -1 ? -1 : addr >>> 12;
-            }
-
-            @Override
-            public boolean foreign() {
-                return true;
-            }
-        };
+        s = KernelDriver.guided(p, 1);
     }
 
     Outcome foreign(Call c, long at) {

@@ -43,6 +43,39 @@ public final class KernelDriver {
         return n << 12;
     }
 
+    /** A TRACE_GUIDED kernel: the trace says where each area went. */
+    public static KernelState guided(Profile p, int cpus) {
+        return KernelState.boot(KernelConfig.x86_64(p, cpus), Set.of(), KernelState.Mode.TRACE_GUIDED);
+    }
+
+    /** The traced program's vm_map_ram() of {@code count} pages on {@code cpu}, which the trace says returned {@code at}. */
+    public static KernelState mapAt(KernelState s, int cpu, long count, long at) {
+        Vmalloc.Step st = Vmalloc.step(s, new Call.Map(cpu, count), (kind, pages, align) -> at >>> 12);
+        assertThat(st.outcome()).isEqualTo(new Outcome.Mapped(at));
+        return st.state();
+    }
+
+    /** The program's vm_unmap_ram(at, count), then a traced flush of just that range purging it. */
+    public static KernelState purged(KernelState s, int cpu, long at, long count) {
+        s = Vmalloc.step(s, new Call.Unmap(cpu, at, count)).state();
+        return Vmalloc.observeFlush(s, at, at + pages(count), null);
+    }
+
+    /** What the trace says another user's call returned: {@code addr}, or NULL for -1 (as the replayer tells it). */
+    public static Vmalloc.Placement told(long addr) {
+        return new Vmalloc.Placement() {
+            @Override
+            public long place(Va.Kind kind, long pages, long alignPages) {
+                return addr == -1 ? -1 : addr >>> 12;
+            }
+
+            @Override
+            public boolean foreign() {
+                return true;
+            }
+        };
+    }
+
     /** The address of block {@code k} counted from VMALLOC_START (blocks are 1 MiB aligned). */
     public static long block(int k) {
         return START + pages((long) k * BLOCK);

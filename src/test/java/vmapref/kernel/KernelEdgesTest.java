@@ -4,7 +4,10 @@ package vmapref.kernel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static vmapref.kernel.KernelDriver.START;
 import static vmapref.kernel.KernelDriver.block;
+import static vmapref.kernel.KernelDriver.guided;
+import static vmapref.kernel.KernelDriver.mapAt;
 import static vmapref.kernel.KernelDriver.pages;
+import static vmapref.kernel.KernelDriver.purged;
 
 import java.util.List;
 import java.util.Map;
@@ -115,7 +118,7 @@ class KernelEdgesTest {
         KernelDriver k = KernelDriver.boot(Profile.LINUX_6_12, 1);
         long a = k.map(100);
         assertThat(k.state().areas().get(page(a)).node()).isEqualTo(-1);
-        KernelState t = KernelState.boot(KernelConfig.x86_64(Profile.LINUX_6_12, 1), Set.of(), KernelState.Mode.TRACE_GUIDED);
+        KernelState t = guided(Profile.LINUX_6_12, 1);
         t = Vmalloc.step(t, new Call.Map(0, 100), (kind, pages, align) -> page(block(4))).state();
         assertThat(t.areas().get(page(block(4))).node()).isEqualTo(-1);
     }
@@ -203,7 +206,7 @@ class KernelEdgesTest {
     // a busy range of another user: it holds [start, end) rounded out to whole pages
     @Test
     void aReservedRangeIsExactlyItsPagesAndMayTouchTheOneBelow() {
-        KernelState s = KernelState.boot(KernelConfig.x86_64(Profile.LINUX_6_1, 1), Set.of(), KernelState.Mode.TRACE_GUIDED);
+        KernelState s = guided(Profile.LINUX_6_1, 1);
         KernelState r = Vmalloc.reserve(s, block(4), block(4) + pages(3));
         assertThat(r.areas().get(page(block(4))).pages()).isEqualTo(3);
         assertThat(Vmalloc.reserve(r, block(8), block(8))).as("an empty range").isSameAs(r);
@@ -301,8 +304,7 @@ class KernelEdgesTest {
     void aBlockInsideAReleasedRangeLeavesTheRestReleased() {
         KernelState s = guided(Profile.LINUX_6_1, 1);
         s = mapAt(s, 0, 600, block(4));
-        s = Vmalloc.step(s, new Call.Unmap(0, block(4), 600)).state();
-        s = Vmalloc.observeFlush(s, block(4), block(4) + pages(600), null);
+        s = purged(s, 0, block(4), 600);
         s = mapAt(s, 0, 1, block(5));
         assertThat(s.released()).containsExactly(Map.entry(page(block(4)), page(block(5))),
                 Map.entry(page(block(6)), page(block(4)) + 600));
@@ -313,8 +315,7 @@ class KernelEdgesTest {
     void cpuOneTakesTheHeadOfNodeOnesPool() {
         KernelState s = guided(Profile.LINUX_6_12, 2);
         s = mapAt(s, 1, 100, block(4));
-        s = Vmalloc.step(s, new Call.Unmap(1, block(4), 100)).state();
-        s = Vmalloc.observeFlush(s, block(4), block(4) + pages(100), null);
+        s = purged(s, 1, block(4), 100);
         assertThat(s.areas().get(page(block(4))).state()).isEqualTo(Va.State.POOLED);
         assertThat(rejected(s, 1, 100, block(8))).isEqualTo("pool-reuse");
         s = mapAt(s, 1, 100, block(4));
@@ -327,9 +328,8 @@ class KernelEdgesTest {
     void anotherUsersAreaMayComeFromAnotherNodesPool() {
         KernelState s = guided(Profile.LINUX_6_12, 2);
         s = mapAt(s, 1, 100, block(4));
-        s = Vmalloc.step(s, new Call.Unmap(1, block(4), 100)).state();
-        s = Vmalloc.observeFlush(s, block(4), block(4) + pages(100), null);
-        Vmalloc.Step st = Vmalloc.stepForeign(s, new Call.Map(0, 100), ForeignCallsTest.told(block(4)));
+        s = purged(s, 1, block(4), 100);
+        Vmalloc.Step st = Vmalloc.stepForeign(s, new Call.Map(0, 100), KernelDriver.told(block(4)));
         assertThat(st.outcome()).isEqualTo(new Outcome.Mapped(block(4)));
         assertThat(st.state().pools()).isEmpty();
         assertThat(st.state().areas().get(page(block(4))).state()).isEqualTo(Va.State.BUSY);
@@ -483,8 +483,7 @@ class KernelEdgesTest {
     void theCallersOwnMapDoesNotTakeAnotherNodesPooledArea() {
         KernelState s = guided(Profile.LINUX_6_12, 2);
         s = mapAt(s, 1, 100, block(4));
-        s = Vmalloc.step(s, new Call.Unmap(1, block(4), 100)).state();
-        s = Vmalloc.observeFlush(s, block(4), block(4) + pages(100), null);
+        s = purged(s, 1, block(4), 100);
         assertThat(rejected(s, 0, 100, block(4))).isEqualTo("placement-pooled");
     }
 
@@ -540,7 +539,7 @@ class KernelEdgesTest {
     @Test
     void anotherUsersNewBlockMayComeFromAnotherNodesPool() {
         KernelState s = pooledBlockArea(1);
-        Vmalloc.Step st = Vmalloc.stepForeign(s, new Call.Map(0, 1), ForeignCallsTest.told(block(4)));
+        Vmalloc.Step st = Vmalloc.stepForeign(s, new Call.Map(0, 1), KernelDriver.told(block(4)));
         assertThat(st.outcome()).isEqualTo(new Outcome.Mapped(block(4)));
         assertThat(st.state().pools()).isEmpty();
         assertThat(st.state().blocks()).containsOnlyKeys(page(block(4)));
@@ -567,16 +566,6 @@ class KernelEdgesTest {
 
     // ------------------------------------------------------------------ helpers
 
-    static KernelState guided(Profile p, int cpus) {
-        return KernelState.boot(KernelConfig.x86_64(p, cpus), Set.of(), KernelState.Mode.TRACE_GUIDED);
-    }
-
-    static KernelState mapAt(KernelState s, int cpu, long count, long at) {
-        Vmalloc.Step st = Vmalloc.step(s, new Call.Map(cpu, count), (kind, pages, align) -> page(at));
-        assertThat(st.outcome()).isEqualTo(new Outcome.Mapped(at));
-        return st.state();
-    }
-
     static String rejected(KernelState s, int cpu, long count, long at) {
         try {
             Vmalloc.step(s, new Call.Map(cpu, count), (kind, pages, align) -> page(at));
@@ -590,8 +579,7 @@ class KernelEdgesTest {
     static KernelState pooledOnNodeZero() {
         KernelState s = guided(Profile.LINUX_6_12, 2);
         s = mapAt(s, 0, 100, block(4));
-        s = Vmalloc.step(s, new Call.Unmap(0, block(4), 100)).state();
-        s = Vmalloc.observeFlush(s, block(4), block(4) + pages(100), null);
+        s = purged(s, 0, block(4), 100);
         assertThat(s.pools()).hasSize(1);
         return s;
     }

@@ -9,7 +9,6 @@ import static vmapref.kernel.KernelDriver.pages;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -44,7 +43,7 @@ class TraceGuidedTest {
     Vmalloc.Step last;
 
     void boot(Profile p, int cpus) {
-        s = KernelState.boot(KernelConfig.x86_64(p, cpus), Set.of(), KernelState.Mode.TRACE_GUIDED);
+        s = KernelDriver.guided(p, cpus);
     }
 
     Vmalloc.Step step(Call c) {
