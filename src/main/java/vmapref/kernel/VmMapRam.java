@@ -86,17 +86,19 @@ final class VmMapRam extends VmapBlocks {
         VmapBlock vb = blocks.get(base);
         if (vb == null) {
             Va there = areas.get(base);
-            Map.Entry<Long, Long> free = released.floorEntry(base);
-            if (told != base && (there != null && there.state() != Va.State.BUSY
-                    || free != null && free.getValue() > base)) {
-                // not a block made before the trace began: the model knows that area lazy, pooled or free
-                return new Outcome.Rejected("block-offset", "another user's vm_map_ram(count=" + count + ") returned 0x"
-                        + Long.toHexString(addr(told)) + ", page offset " + (told - base) + " of a vmap block at 0x"
-                        + Long.toHexString(addr(base)) + " that no call has made (the area there is "
-                        + (there != null ? there.state().toString().toLowerCase() : "free") + ")");
-            }
-            if (told != base || (there != null && there.state() == Va.State.BUSY)) {
+            if (told != base) {
+                Map.Entry<Long, Long> free = released.floorEntry(base);
+                if (there != null && there.state() != Va.State.BUSY || free != null && free.getValue() > base) {
+                    // not a block made before the trace began: the model knows that area lazy, pooled or free
+                    return new Outcome.Rejected("block-offset", "another user's vm_map_ram(count=" + count
+                            + ") returned 0x" + Long.toHexString(addr(told)) + ", page offset " + (told - base)
+                            + " of a vmap block at 0x" + Long.toHexString(addr(base)) + " that no call has made (the area "
+                            + "there is " + (there != null ? there.state().toString().toLowerCase() : "free") + ")");
+                }
                 return new Outcome.Done(); // a block made before the trace began
+            }
+            if (there != null && there.state() == Va.State.BUSY) {
+                return new Outcome.Done(); // its base in another user's busy range: that range is the older block
             }
             long page = newVmapBlock(order, c.cpu(), count);
             return page < 0 ? new Outcome.Null("no vmap block could be allocated") : new Outcome.Mapped(addr(page));

@@ -631,11 +631,6 @@ public final class Replayer {
                 }
 
                 @Override
-                public boolean mayHaveRunOut() {
-                    return false;
-                }
-
-                @Override
                 public boolean foreign() {
                     return true;
                 }
